@@ -1,0 +1,7 @@
+"""``python -m askfront`` is the same as the ``askfront`` command."""
+
+import sys
+
+from askfront.cli import main
+
+sys.exit(main())

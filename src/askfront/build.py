@@ -1,0 +1,227 @@
+"""Build or update the index from the corpus: re-embed only what changed, publish atomically, report all."""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from askfront import __version__
+from askfront.chunk import Chunk, make_splitter, split_document
+from askfront.config import Settings
+from askfront.embed import Embedder
+from askfront.index import BadIndexError, Index, Manifest, live_version, publish, write_version
+from askfront.ingest import Document, LoadError, find_reports, fingerprint, load_document
+
+
+@dataclass
+class BuildReport:
+    """What one ``askfront index`` run did, file by file."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # path -> reason
+    chunks: int = 0
+    embedded: int = 0  # passages actually run through the model in this build
+    full_rebuild: str = ""  # why every file was re-embedded ('' for an incremental build)
+    written: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        files = (
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed, {len(self.failed)} failed"
+        )
+        state = "written" if self.written else "already up to date"
+        return (
+            f"files: {files}; chunks: {self.chunks} ({self.embedded} embedded); index {state} in {self.seconds:.1f} s"
+        )
+
+
+@dataclass
+class _Entry:
+    """One report headed for the new index, with vectors when they can be reused."""
+
+    doc: Document
+    sha256: str
+    chunks: list[Chunk]
+    vectors: np.ndarray | None = None
+
+
+def _log_stderr(message: str) -> None:
+    tqdm.write(message, file=sys.stderr)
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    log: Callable[[str], None] = _log_stderr,
+    progress: bool = True,
+) -> BuildReport:
+    """Bring ``settings.index`` up to date with ``settings.corpus``; never damages the live index."""
+    started = time.perf_counter()
+    index_dir = settings.index
+    index_dir.mkdir(parents=True, exist_ok=True)
+    report = BuildReport()
+    with _exclusive(index_dir):
+        for stale in index_dir.glob(".build-*"):  # left by a build that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        previous = _open_previous(index_dir, log)
+        indexed = previous.manifest.files if previous is not None else {}
+        if previous is not None:
+            report.full_rebuild = previous.manifest.mismatch(
+                embedder.sha256, settings.chunk_size, settings.chunk_overlap
+            )
+            if report.full_rebuild:
+                log(f"askfront: full rebuild: {report.full_rebuild}")
+        reusable = previous if previous is not None and not report.full_rebuild else None
+        entries = _read_corpus(settings, reusable, indexed, report, log, progress)
+        report.removed = sorted(set(indexed) - {e.doc.path for e in entries})
+        report.chunks = sum(len(e.chunks) for e in entries)
+        needs_write = (
+            previous is None
+            or bool(report.full_rebuild)
+            or bool(report.added or report.changed or report.removed)
+            or previous.manifest.index_type != settings.index_type
+        )
+        if needs_write:
+            report.embedded = _embed_missing(entries, embedder, progress)
+            _publish(index_dir, settings, embedder, entries)
+            report.written = True
+        if previous is not None:
+            previous.close()
+        _remove_old_versions(index_dir)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _open_previous(index_dir: Path, log: Callable[[str], None]) -> Index | None:
+    if live_version(index_dir) is None:
+        return None
+    try:
+        return Index.open(index_dir)
+    except BadIndexError as err:
+        log(f"askfront: warning: {err}; building a new index from scratch")
+        return None
+
+
+def _read_corpus(
+    settings: Settings,
+    previous: Index | None,
+    indexed: dict[str, str],
+    report: BuildReport,
+    log: Callable[[str], None],
+    progress: bool,
+) -> list[_Entry]:
+    """Load and chunk new or changed reports; take unchanged ones (and their vectors) from ``previous``,
+    the last index when its vectors are still valid. ``indexed`` maps each last-indexed file to its hash."""
+    splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
+    max_bytes = int(settings.max_file_mb * 1e6)
+    entries: list[_Entry] = []
+    for path in tqdm(find_reports(settings.corpus), desc="files", unit="file", disable=not progress):
+        rel = path.relative_to(settings.corpus).as_posix()
+        try:
+            sha = fingerprint(path)
+            if previous is not None and indexed.get(rel) == sha:
+                entries.append(_reuse(previous, rel, sha))
+                report.unchanged.append(rel)
+                continue
+            doc = load_document(path, settings.corpus, max_bytes)
+        except (LoadError, OSError) as err:
+            reason = str(err) if isinstance(err, LoadError) else _os_reason(err)
+            if previous is not None and rel in indexed and path.exists():
+                # a report that became unreadable keeps its last good version searchable
+                reason += "; kept the previously indexed version"
+                entries.append(_reuse(previous, rel, indexed[rel]))
+            report.failed[rel] = reason
+            log(f"askfront: error: {settings.corpus / rel}: {reason}")
+            continue
+        for warning in doc.warnings:
+            log(f"askfront: warning: {settings.corpus / rel}: {warning}")
+        chunks = split_document(doc, splitter)
+        entries.append(_Entry(doc, sha, chunks))
+        if rel not in indexed:
+            report.added.append(rel)
+        else:
+            (report.unchanged if indexed[rel] == sha else report.changed).append(rel)
+    return entries
+
+
+def _reuse(previous: Index, rel: str, sha: str) -> _Entry:
+    """A report exactly as the previous index holds it, vectors included (no re-embedding)."""
+    vectors = np.asarray(previous.vectors[previous.chunk_ids(rel)], dtype=np.float32)
+    return _Entry(previous.document(rel), sha, previous.chunks_of(rel), vectors)
+
+
+def _os_reason(err: OSError) -> str:
+    if isinstance(err, FileNotFoundError):
+        return "file disappeared while indexing"
+    if isinstance(err, PermissionError):
+        return "permission denied (cannot read the file)"
+    return f"cannot read ({err.strerror or err})"
+
+
+def _embed_missing(entries: list[_Entry], embedder: Embedder, progress: bool) -> int:
+    """Embed the chunks of new/changed reports; identical passages are embedded once. Returns how many."""
+    todo = [e for e in entries if e.vectors is None]
+    unique = list(dict.fromkeys(c.text for e in todo for c in e.chunks))
+    with tqdm(total=len(unique), desc="chunks", unit="chunk", disable=not progress) as bar:
+        vectors = embedder.encode(unique, on_progress=bar.update)
+    row = {text: i for i, text in enumerate(unique)}
+    for e in todo:
+        e.vectors = vectors[[row[c.text] for c in e.chunks]]
+    return len(unique)
+
+
+def _publish(index_dir: Path, settings: Settings, embedder: Embedder, entries: list[_Entry]) -> None:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    chunks = [c for e in entries for c in e.chunks]
+    vectors = np.concatenate([np.zeros((0, embedder.dimension), np.float32)] + [e.vectors for e in entries])
+    manifest = Manifest(
+        model_name=embedder.name,
+        model_sha256=embedder.sha256,
+        dimension=int(vectors.shape[1]),
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        index_type=settings.index_type,
+        askfront_version=__version__,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        files={e.doc.path: e.sha256 for e in entries},
+    )
+    building = index_dir / f".build-{stamp}"
+    write_version(building, manifest, [e.doc for e in entries], chunks, vectors, settings.hnsw_threshold)
+    final = building.rename(index_dir / f"v-{stamp}")
+    publish(index_dir, final)
+
+
+def _remove_old_versions(index_dir: Path) -> None:
+    live = live_version(index_dir)
+    for old in index_dir.glob("v-*"):
+        if old != live:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def _exclusive(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index folder."""
+    with (index_dir / ".lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BadIndexError(f"{index_dir}: another 'askfront index' is running on this index") from None
+        yield

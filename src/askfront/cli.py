@@ -1,0 +1,115 @@
+"""Command line: ``askfront index`` and ``askfront search`` (exit 0 on success, non-zero with a reason)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from askfront import __version__
+from askfront.config import Settings
+from askfront.errors import AskfrontError
+
+EXIT_OK, EXIT_FILES_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="askfront",
+        description="Ask questions of a folder of conflict reports; answers cite the exact passage.",
+        epilog="Every option can also be set as an ASKFRONT_* environment variable (e.g. ASKFRONT_TOP_K=8).",
+    )
+    parser.add_argument("--version", action="version", version=f"askfront {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    index = commands.add_parser(
+        "index",
+        help="build or update the index from the corpus folder",
+        description="Build or update index/ from corpus/. Only added or changed reports are embedded; "
+        "the new index replaces the old one only once it is complete. Exit code 1 if any file failed.",
+    )
+    index.add_argument("--corpus", type=Path, help="folder of reports (default: corpus)")
+    index.add_argument("--index", type=Path, help="index folder (default: index)")
+    index.add_argument("--model", help="local sentence-transformers model folder (default: all-MiniLM-L6-v2)")
+    index.add_argument("--precision", choices=["auto", "fp32", "bf16"], help="embedding precision")
+    index.add_argument("--chunk-size", type=int, help="passage length in characters (default: 500)")
+    index.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring passages (100)")
+    index.add_argument("--index-type", choices=["auto", "flat", "hnsw"], help="FAISS index type (auto)")
+    index.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    search = commands.add_parser(
+        "search",
+        help="print the passages that best match a query",
+        description="Print the best-matching passages with report title, file, character span and score.",
+    )
+    search.add_argument("query", metavar="QUERY")
+    search.add_argument("--index", type=Path, help="index folder (default: index)")
+    search.add_argument("--model", help="local sentence-transformers model folder the index was built with")
+    search.add_argument("--top-k", type=int, help="number of passages (default: 5)")
+    search.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="how to search (hybrid)")
+    search.add_argument("--file", action="append", default=[], help="only this report file or folder (repeat)")
+    search.add_argument("--since", default="", help="only reports dated on/after YYYY[-MM[-DD]]")
+    search.add_argument("--until", default="", help="only reports dated on/before YYYY[-MM[-DD]]")
+    search.add_argument("--json", action="store_true", help="print the passages as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        overrides = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
+        settings = Settings.from_env(**overrides)
+        if args.command == "index":
+            return _index(settings, progress=not args.no_progress)
+        return _search(settings, args)
+    except KeyboardInterrupt:
+        print("askfront: interrupted", file=sys.stderr)
+        return 130
+    except AskfrontError as err:  # a problem the user can fix: one line, no traceback
+        print(f"askfront: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _index(settings: Settings, progress: bool) -> int:
+    from askfront.build import build_index
+    from askfront.embed import Embedder
+
+    embedder = Embedder(settings.model, settings.precision, settings.batch_size)
+    report = build_index(settings, embedder, progress=progress)
+    print(f"askfront index: {report.summary()} -> {settings.index}")
+    return EXIT_OK if report.ok else EXIT_FILES_FAILED
+
+
+def _search(settings: Settings, args: argparse.Namespace) -> int:
+    from askfront.embed import Embedder
+    from askfront.index import Index
+    from askfront.retrieve import Filters, Retriever
+
+    index = Index.open(settings.index)
+    embedder = Embedder(settings.model, settings.precision, settings.batch_size)
+    retriever = Retriever(index, embedder, settings.retriever, settings.top_k)
+    hits = retriever.search(args.query, filters=Filters(tuple(args.file), args.since, args.until))
+    if args.json:
+        rows = [{**vars(h.record), "score": h.score, "dense_score": h.dense, "bm25_score": h.bm25} for h in hits]
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return EXIT_OK
+    if not hits:
+        print("No passage matches.")
+    for rank, hit in enumerate(hits, 1):
+        r = hit.record
+        where = f"chars {r.start}-{r.end}" + (f", page {r.page}" if r.page else "")
+        detail = ", ".join(
+            f"{name} {value:.3f}" for name, value in (("dense", hit.dense), ("bm25", hit.bm25)) if value is not None
+        )
+        print(f"[{rank}] {r.title}{f' ({r.date})' if r.date else ''}")
+        print(f"    {r.path}  {where}  score {hit.score:.4f} ({detail})")
+        print(textwrap.indent(textwrap.fill(" ".join(r.text.split()), 100), "    "))
+        print()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

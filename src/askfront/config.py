@@ -1,0 +1,62 @@
+"""All settings in one place: defaults, overridden by ``ASKFRONT_*`` env vars, then by CLI flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from askfront.errors import ConfigError
+
+ENV_PREFIX = "ASKFRONT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """askfront configuration. Every field can be set as ``ASKFRONT_<FIELD>`` (e.g. ``ASKFRONT_TOP_K=8``)."""
+
+    corpus: Path = Path("corpus")
+    index: Path = Path("index")
+    # Empty means the packaged all-MiniLM-L6-v2; otherwise a local sentence-transformers model folder.
+    model: str = ""
+    # "auto" uses bf16 autocast where the CPU has native bf16 (measured: same top-5, ~2.5x faster), else fp32.
+    precision: str = "auto"
+    batch_size: int = 32
+    # Chosen from measured retrieval recall on eval/demo.jsonl (see README "Chunking").
+    chunk_size: int = 500
+    chunk_overlap: int = 100
+    # "auto" is exact search (flat inner product) up to hnsw_threshold chunks, HNSW above.
+    index_type: str = "auto"
+    hnsw_threshold: int = 200_000
+    top_k: int = 5
+    retriever: str = "hybrid"  # dense | bm25 | hybrid
+    max_file_mb: float = 20.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``ASKFRONT_*`` variables, then apply non-None ``overrides`` (CLI flags)."""
+        environ = dict(os.environ if environ is None else environ)
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _parse(hints[f.name], raw, ENV_PREFIX + f.name.upper())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return dataclasses.replace(cls(), **values)
+
+
+def _parse(kind: Any, raw: str, name: str) -> Any:
+    """Convert an environment string to the field's type, with an error that names the variable."""
+    try:
+        if kind is Path:
+            return Path(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        return raw
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
