@@ -1,0 +1,79 @@
+"""Shared fixtures: one real embedding model per test session, and small real corpora in tmp folders."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from askfront.config import Settings
+from askfront.embed import Embedder
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "corpus" / "misrata-militia-gain-back-territory.txt"
+DEMO_META = DEMO.with_name(DEMO.name + ".meta.yaml")
+
+
+class CountingEmbedder(Embedder):
+    """The real model, counting how many passages it is asked to embed (to prove what is re-embedded)."""
+
+    def __init__(self, model_from: Embedder) -> None:
+        super().__init__(precision=model_from.precision)
+        self._model = model_from.model  # share the loaded model; the weights check already ran
+        self.encoded = 0
+
+    def encode(self, texts, on_progress=None):
+        self.encoded += len(texts)
+        return super().encode(texts, on_progress)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture
+def counting(embedder: Embedder) -> CountingEmbedder:
+    return CountingEmbedder(embedder)
+
+
+@pytest.fixture
+def demo_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(DEMO, corpus)
+    shutil.copy(DEMO_META, corpus)
+    return corpus
+
+
+@pytest.fixture
+def settings(demo_corpus: Path) -> Settings:
+    return Settings(corpus=demo_corpus, index=demo_corpus.parent / "index")
+
+
+def make_pdf(pages: list[list[str]]) -> bytes:
+    """A small, valid PDF whose pages hold the given lines of text (Helvetica), written by hand."""
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{' '.join(f'{4 + 2 * i} 0 R' for i in range(len(pages)))}] /Count {len(pages)} >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for i, lines in enumerate(pages):
+        body = " ".join(f"({line}) Tj 0 -16 Td" for line in lines)
+        stream = f"BT /F1 12 Tf 72 720 Td {body} ET"
+        objects.append(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>"
+        )
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{obj}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
