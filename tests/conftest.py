@@ -77,3 +77,24 @@ def make_pdf(pages: list[list[str]]) -> bytes:
     out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """The demo report, indexed once for every test that only reads the index."""
+    from askfront.build import build_index
+
+    root = tmp_path_factory.mktemp("demo")
+    (root / "corpus").mkdir()
+    shutil.copy(DEMO, root / "corpus")
+    shutil.copy(DEMO_META, root / "corpus")
+    settings = Settings(corpus=root / "corpus", index=root / "index")
+    assert build_index(settings, embedder, progress=False).ok
+    return settings
+
+
+@pytest.fixture(scope="session")
+def answerer(demo_settings: Settings, embedder: Embedder):
+    from askfront.answer import Answerer
+
+    return Answerer.from_settings(demo_settings, embedder=embedder)

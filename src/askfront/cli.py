@@ -1,4 +1,4 @@
-"""Command line: ``askfront index`` and ``askfront search`` (exit 0 on success, non-zero with a reason)."""
+"""Command line: ``askfront index``, ``search`` and ``ask`` (exit 0 on success, non-zero with a reason)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,39 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--since", default="", help="only reports dated on/after YYYY[-MM[-DD]]")
     search.add_argument("--until", default="", help="only reports dated on/before YYYY[-MM[-DD]]")
     search.add_argument("--json", action="store_true", help="print the passages as JSON")
+
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question with citations, or say the reports don't",
+        description="Answer a question from the indexed reports: a short answer quoted from a report, with "
+        "numbered citations (report, file, character span, the quoted sentence), or 'The reports don't say.'",
+    )
+    ask.add_argument("question", metavar="QUESTION")
+    ask.add_argument("--index", type=Path, help="index folder (default: index)")
+    ask.add_argument("--model", help="local sentence-transformers model folder the index was built with")
+    ask.add_argument("--top-k", type=int, help="passages read to find the answer (default: 5)")
+    ask.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="how to search (hybrid)")
+    ask.add_argument("--file", action="append", default=[], help="only this report file or folder (repeat)")
+    ask.add_argument("--since", default="", help="only reports dated on/after YYYY[-MM[-DD]]")
+    ask.add_argument("--until", default="", help="only reports dated on/before YYYY[-MM[-DD]]")
+    ask.add_argument("--json", action="store_true", help="print the answer object as one JSON object")
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="score answers, retrieval and citations on a question file",
+        description="Update the index from the corpus, ask every question of a JSONL question file "
+        "(question, answers: [] for unanswerable, optional source and id) and print the metrics.",
+    )
+    evaluate.add_argument("questions", type=Path, metavar="QUESTIONS")
+    evaluate.add_argument("--corpus", type=Path, help="folder of reports (default: corpus)")
+    evaluate.add_argument("--index", type=Path, help="index folder (default: index)")
+    evaluate.add_argument("--out", type=Path, help="write results.json here")
+    evaluate.add_argument("--model", help="local sentence-transformers model folder")
+    evaluate.add_argument("--top-k", type=int, help="passages read to find each answer (default: 5)")
+    evaluate.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="how to search (hybrid)")
+    evaluate.add_argument("--chunk-size", type=int, help="passage length in characters (default: 500)")
+    evaluate.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring passages (100)")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
 
@@ -64,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env(**overrides)
         if args.command == "index":
             return _index(settings, progress=not args.no_progress)
+        if args.command == "ask":
+            return _ask(settings, args)
+        if args.command == "eval":
+            return _eval(settings, args)
         return _search(settings, args)
     except KeyboardInterrupt:
         print("askfront: interrupted", file=sys.stderr)
@@ -109,6 +146,52 @@ def _search(settings: Settings, args: argparse.Namespace) -> int:
         print(textwrap.indent(textwrap.fill(" ".join(r.text.split()), 100), "    "))
         print()
     return EXIT_OK
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from askfront.answer import Answerer
+    from askfront.retrieve import Filters
+
+    answerer = Answerer.from_settings(settings)
+    answer = answerer.ask(args.question, filters=Filters(tuple(args.file), args.since, args.until))
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return EXIT_OK
+    print(answer.answer)
+    for citation in answer.citations or answer.closest:
+        where = f"chars {citation.start}-{citation.end}" + (f", page {citation.page}" if citation.page else "")
+        print(f"\n[{citation.n}] {citation.title}{f' ({citation.date})' if citation.date else ''}")
+        print(f"    {citation.file}  {where}")
+        print(textwrap.indent(textwrap.fill(f'"{citation.quote}"', 100), "    "))
+    return EXIT_OK
+
+
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from askfront import evaluate
+    from askfront.answer import Answerer
+    from askfront.build import build_index
+    from askfront.embed import Embedder
+
+    errors: list[str] = []
+    questions = evaluate.read_questions(args.questions, errors)
+    for line in errors:
+        print(f"askfront: error: {line}", file=sys.stderr)
+    if not questions:
+        raise AskfrontError(f"{args.questions}: no questions to score")
+    embedder = Embedder(settings.model, settings.precision, settings.batch_size)
+    report = build_index(settings, embedder, progress=not args.no_progress)
+    print(f"askfront index: {report.summary()} -> {settings.index}", file=sys.stderr)
+    answerer = Answerer.from_settings(settings, embedder=embedder)
+    with tqdm(total=len(questions), desc="questions", unit="q", disable=args.no_progress) as bar:
+        results = evaluate.run(answerer, questions, on_result=lambda _: bar.update())
+    metrics = evaluate.summarize(results)
+    print(evaluate.format_table(metrics))
+    if args.out:
+        path = evaluate.write_results(args.out, settings, metrics, results)
+        print(f"askfront eval: wrote {path}", file=sys.stderr)
+    return EXIT_FILES_FAILED if errors or not report.ok else EXIT_OK
 
 
 if __name__ == "__main__":

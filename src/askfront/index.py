@@ -243,6 +243,15 @@ class Index:
             raise KeyError(path)
         return Document(*row[:5], pages=json.loads(row[5]))
 
+    def text(self, path: str, start: int, end: int) -> str:
+        """Characters ``start:end`` of a report's stored text (without reading the whole report)."""
+        row = self._db.execute(
+            "SELECT substr(text, ?, ?) FROM documents WHERE path = ?", (start + 1, max(0, end - start), path)
+        ).fetchone()
+        if row is None:
+            raise KeyError(path)
+        return row[0]
+
     def documents(self) -> list[tuple[str, str, str]]:
         """(path, title, date) of every indexed report."""
         return list(self._db.execute("SELECT path, title, date FROM documents ORDER BY path"))

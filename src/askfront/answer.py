@@ -1,0 +1,256 @@
+"""Answer a question from the indexed reports: a short answer with citations, or "the reports don't say".
+
+``Answer`` is the one object the CLI, the UI and evaluation all use. The default ``Answerer`` is
+extractive (see ``extract.py``): every answer is words of a report, cited by file and character span.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from askfront import extract
+from askfront.retrieve import Filters, Hit, Retriever
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Span
+
+    from askfront.config import Settings
+    from askfront.embed import Embedder
+
+ABSTAIN_TEXT = "The reports don't say."
+# Calibrated on eval/demo.jsonl (see README "Answers"): below these a sentence is not taken as an answer.
+MIN_COVERAGE = 0.6  # weighted share of the question's content words found in the answering sentence
+MIN_SCORE = 0.55
+CONTEXT_CHARS = (
+    300  # report text read before and after each retrieved passage  # 0.6 * coverage + 0.4 * cosine(question, sentence)
+)
+
+
+@dataclass
+class Citation:
+    """A cited report passage. ``start``/``end`` span ``quote`` in the report text; the answer span
+    (when the citation supports the short answer) is ``answer_start``/``answer_end``."""
+
+    n: int
+    file: str
+    title: str
+    date: str
+    source: str
+    start: int
+    end: int
+    quote: str
+    page: int | None
+    score: float
+    passage_start: int
+    passage_end: int
+    answer_start: int | None = None
+    answer_end: int | None = None
+
+
+@dataclass
+class Answer:
+    """What askfront says to a question, and everything needed to check it."""
+
+    question: str
+    answer: str  # full text shown to the user, with [n] citation marks
+    short_answer: str  # the span that answers ('' when abstained)
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    supported: bool = True  # every statement in ``answer`` is backed by a cited passage
+    attribution: str = ""  # who the report says makes the claim
+    resolved_question: str = ""  # the question after follow-up resolution
+    closest: list[Citation] = field(default_factory=list)  # shown when abstaining; they do not answer
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds
+    notice: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Sentence:
+    span: Span
+    hit: Hit
+    offset: int  # where the parsed text (passage with context) starts in the report
+    words: set[str] = field(default_factory=set)  # its words, plus the names a pronoun in it refers back to
+    coverage: float = 0.0
+    similarity: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return 0.6 * self.coverage + 0.4 * self.similarity
+
+
+class Answerer:
+    """Extractive answers over a ``Retriever``; spaCy is loaded lazily (or passed in)."""
+
+    def __init__(self, retriever: Retriever, nlp: Language | None = None, top_k: int = 5) -> None:
+        self.retriever = retriever
+        self._nlp = nlp
+        self.top_k = top_k
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> Answerer:
+        """The index, model and retriever that ``settings`` name, loaded once for many questions."""
+        from askfront.embed import Embedder
+        from askfront.index import Index
+
+        index = Index.open(settings.index)
+        embedder = embedder or Embedder(settings.model, settings.precision, settings.batch_size)
+        return cls(Retriever(index, embedder, settings.retriever, settings.top_k), top_k=settings.top_k)
+
+    @property
+    def nlp(self) -> Language:
+        if self._nlp is None:
+            self._nlp = extract.load_nlp()
+        return self._nlp
+
+    def ask(self, question: str, history: list[Answer] | None = None, filters: Filters | None = None) -> Answer:
+        """Answer ``question``; ``history`` (earlier answers of this conversation) resolves follow-ups."""
+        started = time.perf_counter()
+        history = history or []
+        if history and _WHO_SAID.match(question.strip()):
+            return self._who_said(question, history[-1])
+        resolved = resolve_followup(question, history, self.nlp)
+        hits = self.retriever.search(resolved, top_k=self.top_k, filters=filters)
+        retrieved = time.perf_counter()
+        answer = self._extract(question, resolved, hits)
+        done = time.perf_counter()
+        answer.timings = {
+            "retrieve_ms": (retrieved - started) * 1000,
+            "answer_ms": (done - retrieved) * 1000,
+            "total_ms": (done - started) * 1000,
+        }
+        return answer
+
+    def _extract(self, question: str, resolved: str, hits: list[Hit]) -> Answer:
+        info = extract.analyse_question(self.nlp(resolved))
+        sentences = self._sentences(hits)
+        if sentences:
+            vectors = self.retriever.embedder.encode([resolved] + [" ".join(s.span.text.split()) for s in sentences])
+            for sentence, vector in zip(sentences, vectors[1:], strict=True):
+                sentence.similarity = float(np.dot(vectors[0], vector))
+                sentence.coverage = extract.coverage(info, sentence.words)
+        best: tuple[float, _Sentence, extract.Candidate] | None = None
+        for sentence in sorted(sentences, key=lambda s: -s.score)[:4]:
+            if sentence.coverage < MIN_COVERAGE or sentence.score < MIN_SCORE:
+                continue
+            if not extract.names_present(info, sentence.words) or not extract.verb_present(info, sentence.span):
+                continue
+            found = extract.candidates(info, sentence.span)
+            if found:
+                total = sentence.score + 0.1 * found[0].score
+                if best is None or total > best[0]:
+                    best = (total, sentence, found[0])
+        if best is None:
+            closest = [_citation(i, h, h.record.start, h.record.end, h.record.text) for i, h in enumerate(hits[:3], 1)]
+            text = ABSTAIN_TEXT + (" The closest passages are shown below; they do not answer it." if closest else "")
+            return Answer(question, text, "", abstained=True, resolved_question=resolved, closest=closest)
+        _, sentence, candidate = best
+        span = sentence.span
+        quote = " ".join(span.text.split())
+        start = sentence.offset + span.start_char + len(span.text) - len(span.text.lstrip())
+        citation = _citation(1, sentence.hit, start, sentence.offset + span.start_char + len(span.text.rstrip()), quote)
+        citation.answer_start = sentence.offset + candidate.start
+        citation.answer_end = sentence.offset + candidate.end
+        who = extract.attribution(span, candidate.start, candidate.end)
+        text = f"{candidate.text}{', ' + who if who else ''} [1]"
+        return Answer(question, text, candidate.text, [citation], attribution=who, resolved_question=resolved)
+
+    def _sentences(self, hits: list[Hit]) -> list[_Sentence]:
+        """Whole sentences of the retrieved passages, once each (passages overlap), in retrieval order.
+
+        Each passage is read with some report text around it, so that a sentence cut by the chunk
+        boundary is whole and a pronoun at its start ("They also took ...") can borrow the names of
+        the sentences before it."""
+        out: list[_Sentence] = []
+        seen: set[tuple[str, int]] = set()
+        windows = []
+        for hit in hits:
+            r = hit.record
+            begin = max(0, r.start - CONTEXT_CHARS)
+            windows.append((hit, begin, self.retriever.index.text(r.path, begin, r.end + CONTEXT_CHARS)))
+        docs = self.nlp.pipe([text for _, _, text in windows])
+        for (hit, begin, _), doc in zip(windows, docs, strict=True):
+            inherited: set[str] = set()  # names that earlier sentences give this sentence's pronouns
+            for span in doc.sents:
+                words = extract.words_of(span)
+                if extract.refers_back(span):
+                    words |= inherited
+                    inherited |= extract.names_of(span)
+                else:
+                    inherited = extract.names_of(span)
+                start = begin + span.start_char
+                if begin + span.end_char <= hit.record.start or start >= hit.record.end:
+                    continue  # context only
+                if not span.text.strip() or len(span) < 3 or (hit.record.path, start) in seen:
+                    continue
+                seen.add((hit.record.path, start))
+                out.append(_Sentence(span, hit, begin, words))
+        return out
+
+    def _who_said(self, question: str, previous: Answer) -> Answer:
+        """'Who said that?': the attribution of the previous answer, with the same citation."""
+        if previous.abstained or not previous.citations:
+            return Answer(question, "There is no earlier answer to attribute.", "", abstained=True)
+        if previous.attribution:
+            who = re.sub(r"^according to\s+", "", previous.attribution)
+            return Answer(
+                question, f"{who} [1]", who, previous.citations, attribution=previous.attribution,
+                resolved_question=question,
+            )  # fmt: skip
+        title = previous.citations[0].title
+        return Answer(
+            question,
+            f"The report states it without naming a source: {title} [1]",
+            "",
+            previous.citations,
+            resolved_question=question,
+        )
+
+
+_WHO_SAID = re.compile(
+    r"^(?:and\s+)?who\s+(?:said|says|claimed|claims|reported|reports|stated)\s+(?:that|this|it)\b", re.I
+)
+_PRONOUN = re.compile(r"\b(it|there|he|she|him|her|they|them|its|his|their)\b", re.I)
+_PERSONAL = {"he", "she", "him", "her", "his"}
+
+
+def resolve_followup(question: str, history: list[Answer], nlp: Language) -> str:
+    """Rewrite a follow-up so it stands alone: 'And how far is it from Misrata?' after a question about
+    Abu Grain becomes 'how far is Abu Grain from Misrata?'. Questions without a reference pass through."""
+    if not history:
+        return question
+    previous = history[-1]
+    before = previous.resolved_question or previous.question
+    text = re.sub(r"^\s*(?:and|so|but|also|then)\b[\s,]*", "", question, flags=re.I).strip()
+    about = re.match(r"^(?:what|how)\s+about\s+(.+?)\s*\??$", text, re.I)
+    names = [" ".join(t.text for t in run) for run in extract.proper_runs(nlp(before)[:])]
+    if about:
+        if names:
+            return before.replace(names[0], about.group(1), 1)
+        return f"{before} {about.group(1)}"
+    match = _PRONOUN.search(text)
+    if not match:
+        return question
+    word = match.group(1).lower()
+    if word in _PERSONAL and previous.short_answer and not previous.abstained:
+        referent = previous.short_answer
+    elif names:
+        referent = names[0]
+    else:
+        return question
+    if word in {"its", "his", "their"}:
+        referent += "'s"
+    return text[: match.start()] + referent + text[match.end() :]
+
+
+def _citation(n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:
+    r = hit.record
+    return Citation(n, r.path, r.title, r.date, r.source, start, end, quote, r.page, hit.score, r.start, r.end)
