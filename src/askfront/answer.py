@@ -6,6 +6,7 @@ extractive (see ``extract.py``): every answer is words of a report, cited by fil
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,8 +18,10 @@ from askfront import extract
 from askfront.retrieve import Filters, Hit, Retriever
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from spacy.language import Language
-    from spacy.tokens import Span
+    from spacy.tokens import Doc, Span
 
     from askfront.config import Settings
     from askfront.embed import Embedder
@@ -67,7 +70,8 @@ class Answer:
     resolved_question: str = ""  # the question after follow-up resolution
     closest: list[Citation] = field(default_factory=list)  # shown when abstaining; they do not answer
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds
-    notice: str = ""
+    notice: str = ""  # a one-line message for the user, e.g. that the language model did not answer
+    checks: list[dict] = field(default_factory=list)  # generative answers: each sentence and whether it is backed
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,6 +98,8 @@ class Answerer:
         self.retriever = retriever
         self._nlp = nlp
         self.top_k = top_k
+        # parsing is most of the answering time; the same passages come back again and again in a chat
+        self._window = functools.lru_cache(maxsize=1024)(self._parse_window)
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> Answerer:
@@ -149,7 +155,7 @@ class Answerer:
                 if best is None or total > best[0]:
                     best = (total, sentence, found[0])
         if best is None:
-            closest = [_citation(i, h, h.record.start, h.record.end, h.record.text) for i, h in enumerate(hits[:3], 1)]
+            closest = closest_passages(hits)
             text = ABSTAIN_TEXT + (" The closest passages are shown below; they do not answer it." if closest else "")
             return Answer(question, text, "", abstained=True, resolved_question=resolved, closest=closest)
         _, sentence, candidate = best
@@ -171,13 +177,10 @@ class Answerer:
         the sentences before it."""
         out: list[_Sentence] = []
         seen: set[tuple[str, int]] = set()
-        windows = []
         for hit in hits:
             r = hit.record
             begin = max(0, r.start - CONTEXT_CHARS)
-            windows.append((hit, begin, self.retriever.index.text(r.path, begin, r.end + CONTEXT_CHARS)))
-        docs = self.nlp.pipe([text for _, _, text in windows])
-        for (hit, begin, _), doc in zip(windows, docs, strict=True):
+            doc = self._window(self.retriever.index.folder, r.path, begin, r.end + CONTEXT_CHARS)
             inherited: set[str] = set()  # names that earlier sentences give this sentence's pronouns
             for span in doc.sents:
                 words = extract.words_of(span)
@@ -194,6 +197,10 @@ class Answerer:
                 seen.add((hit.record.path, start))
                 out.append(_Sentence(span, hit, begin, words))
         return out
+
+    def _parse_window(self, folder: Path, path: str, begin: int, end: int) -> Doc:
+        """The parsed report text ``begin:end`` (``folder`` keys the cache to one index version)."""
+        return self.nlp(self.retriever.index.text(path, begin, end))
 
     def _who_said(self, question: str, previous: Answer) -> Answer:
         """'Who said that?': the attribution of the previous answer, with the same citation."""
@@ -249,6 +256,11 @@ def resolve_followup(question: str, history: list[Answer], nlp: Language) -> str
     if word in {"its", "his", "their"}:
         referent += "'s"
     return text[: match.start()] + referent + text[match.end() :]
+
+
+def closest_passages(hits: list[Hit], count: int = 3) -> list[Citation]:
+    """The best retrieved passages, shown (as not answering) when askfront abstains."""
+    return [_citation(n, h, h.record.start, h.record.end, h.record.text) for n, h in enumerate(hits[:count], 1)]
 
 
 def _citation(n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:

@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--since", default="", help="only reports dated on/after YYYY[-MM[-DD]]")
     ask.add_argument("--until", default="", help="only reports dated on/before YYYY[-MM[-DD]]")
     ask.add_argument("--json", action="store_true", help="print the answer object as one JSON object")
+    _llm_flags(ask)
 
     evaluate = commands.add_parser(
         "eval",
@@ -87,7 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--chunk-size", type=int, help="passage length in characters (default: 500)")
     evaluate.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring passages (100)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _llm_flags(evaluate)
     return parser
+
+
+def _llm_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--answerer", choices=["extractive", "llm"], help="who writes the answer (extractive)")
+    parser.add_argument("--llm-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1")
+    parser.add_argument("--llm-model", help="model name at that endpoint")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,14 +157,16 @@ def _search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from askfront.answer import Answerer
+    from askfront.generate import load_answerer
     from askfront.retrieve import Filters
 
-    answerer = Answerer.from_settings(settings)
+    answerer = load_answerer(settings)
     answer = answerer.ask(args.question, filters=Filters(tuple(args.file), args.since, args.until))
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
         return EXIT_OK
+    if answer.notice:
+        print(f"askfront: notice: {answer.notice}", file=sys.stderr)
     print(answer.answer)
     for citation in answer.citations or answer.closest:
         where = f"chars {citation.start}-{citation.end}" + (f", page {citation.page}" if citation.page else "")
@@ -170,9 +180,9 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from askfront import evaluate
-    from askfront.answer import Answerer
     from askfront.build import build_index
     from askfront.embed import Embedder
+    from askfront.generate import load_answerer
 
     errors: list[str] = []
     questions = evaluate.read_questions(args.questions, errors)
@@ -183,7 +193,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     embedder = Embedder(settings.model, settings.precision, settings.batch_size)
     report = build_index(settings, embedder, progress=not args.no_progress)
     print(f"askfront index: {report.summary()} -> {settings.index}", file=sys.stderr)
-    answerer = Answerer.from_settings(settings, embedder=embedder)
+    answerer = load_answerer(settings, embedder)
     with tqdm(total=len(questions), desc="questions", unit="q", disable=args.no_progress) as bar:
         results = evaluate.run(answerer, questions, on_result=lambda _: bar.update())
     metrics = evaluate.summarize(results)

@@ -33,6 +33,12 @@ class Settings:
     top_k: int = 5
     retriever: str = "hybrid"  # dense | bm25 | hybrid
     max_file_mb: float = 20.0
+    # "extractive" (default, no model needed) or "llm": a model behind an OpenAI-compatible endpoint.
+    answerer: str = "extractive"
+    llm_url: str = ""  # e.g. http://127.0.0.1:11434/v1 (Ollama) or http://127.0.0.1:8080/v1 (llama.cpp)
+    llm_model: str = ""
+    llm_key: str = ""  # only if the endpoint wants one; set it in the environment, not on the command line
+    llm_timeout: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

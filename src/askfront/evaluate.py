@@ -17,6 +17,7 @@ from askfront.errors import AskfrontError
 if TYPE_CHECKING:
     from askfront.answer import Answer, Answerer
     from askfront.config import Settings
+    from askfront.generate import LLMAnswerer
     from askfront.retrieve import Hit
 
 
@@ -190,7 +191,10 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 
 
 def run(
-    answerer: Answerer, questions: list[Question], depth: int = 10, on_result: Callable[[Result], None] | None = None
+    answerer: Answerer | LLMAnswerer,
+    questions: list[Question],
+    depth: int = 10,
+    on_result: Callable[[Result], None] | None = None,
 ) -> list[Result]:
     """Ask every question (each on its own, no conversation) and score it; retrieval is scored to ``depth``."""
     results = []

@@ -1,0 +1,47 @@
+"""Calibrate the extractive answerer's abstention thresholds on a question file.
+
+    python benchmarks/calibrate.py [--questions eval/demo.jsonl] [--corpus corpus]
+
+For each pair (MIN_COVERAGE, MIN_SCORE) it prints exact match on answerable questions and the
+precision/recall of abstaining (recall: unanswerable questions abstained; precision: abstentions that
+were on unanswerable questions). The defaults in askfront/answer.py were chosen from this table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from askfront import answer, evaluate
+from askfront.build import build_index
+from askfront.config import Settings
+from askfront.embed import Embedder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--questions", type=Path, default=Path("eval/demo.jsonl"))
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
+    args = parser.parse_args()
+    questions = evaluate.read_questions(args.questions)
+    embedder = Embedder()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(corpus=args.corpus, index=Path(tmp) / "index")
+        build_index(settings, embedder, progress=False)
+        answerer = answer.Answerer.from_settings(settings, embedder)
+        print(f"{len(questions)} questions from {args.questions}, corpus {args.corpus}")
+        print(f"{'coverage':>8} {'score':>6} {'EM':>6} {'abst P':>7} {'abst R':>7}")
+        for coverage in (0.4, 0.5, 0.6, 0.7, 0.8):
+            for score in (0.45, 0.55, 0.65):
+                answer.MIN_COVERAGE, answer.MIN_SCORE = coverage, score
+                m = evaluate.summarize(evaluate.run(answerer, questions))
+                precision = "n/a" if m["abstention_precision"] is None else f"{m['abstention_precision']:.3f}"
+                print(
+                    f"{coverage:>8.2f} {score:>6.2f} {m['exact_match']:>6.3f} {precision:>7} "
+                    f"{m['abstention_recall']:>7.3f}"
+                )
+
+
+if __name__ == "__main__":
+    main()
