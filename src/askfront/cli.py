@@ -1,4 +1,4 @@
-"""Command line: ``askfront index``, ``search`` and ``ask`` (exit 0 on success, non-zero with a reason)."""
+"""Command line: ``askfront index``, ``search``, ``ask``, ``eval``, ``serve`` (exit 0 on success, else non-zero)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,19 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring passages (100)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     _llm_flags(evaluate)
+
+    serve = commands.add_parser(
+        "serve",
+        help="start the chat in a browser (Gradio)",
+        description="Start the askfront chat on http://127.0.0.1:7860 (builds the index first if there is "
+        "none). Login: ASKFRONT_AUTH=user:password. Port also from GRADIO_SERVER_PORT.",
+    )
+    serve.add_argument("--host", help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, help="port (default: ASKFRONT_PORT, GRADIO_SERVER_PORT or 7860)")
+    serve.add_argument("--corpus", type=Path, help="folder of reports (default: corpus)")
+    serve.add_argument("--index", type=Path, help="index folder (default: index)")
+    serve.add_argument("--model", help="local sentence-transformers model folder")
+    _llm_flags(serve)
     return parser
 
 
@@ -109,6 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ask(settings, args)
         if args.command == "eval":
             return _eval(settings, args)
+        if args.command == "serve":
+            from askfront.ui import serve
+
+            serve(settings)
+            return EXIT_OK
         return _search(settings, args)
     except KeyboardInterrupt:
         print("askfront: interrupted", file=sys.stderr)

@@ -39,6 +39,10 @@ class Settings:
     llm_model: str = ""
     llm_key: str = ""  # only if the endpoint wants one; set it in the environment, not on the command line
     llm_timeout: float = 30.0
+    # The browser app: loopback only unless configured; port 0 means GRADIO_SERVER_PORT or 7860.
+    host: str = "127.0.0.1"
+    port: int = 0
+    auth: str = ""  # "user:password" turns on Gradio's login page
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
