@@ -10,6 +10,7 @@ import pytest
 from askfront import evaluate
 from askfront.errors import AskfrontError
 
+from .conftest import ROOT
 from .test_cli import askfront
 
 
@@ -72,3 +73,80 @@ def test_eval_command_scores_and_writes_results(demo_corpus: Path) -> None:
     assert by_id["c"]["abstained"] is True
     assert data["metrics"]["abstention_recall"] == 1.0
     assert data["metrics"]["recall@5"] == 0.5
+
+
+SQUAD = {
+    "version": "v2.0",
+    "data": [
+        {
+            "title": "Port of Misrata",
+            "paragraphs": [
+                {
+                    "context": "The port of Misrata reopened on 3 June after repairs that took eleven weeks. "
+                    "Harbour master Salem Ounis said 14 cargo ships were waiting offshore.",
+                    "qas": [
+                        {"id": "p1", "question": "How many cargo ships were waiting offshore?",
+                         "answers": [{"text": "14", "answer_start": 0}], "is_impossible": False},
+                        {"id": "p2", "question": "Who said that cargo ships were waiting offshore?",
+                         "answers": [{"text": "Salem Ounis", "answer_start": 0},
+                                     {"text": "Harbour master Salem Ounis", "answer_start": 0}],
+                         "is_impossible": False},
+                        {"id": "p3", "question": "How many tonnes of grain did the ships carry?",
+                         "answers": [], "is_impossible": True},
+                    ],
+                },
+                {
+                    "context": "Flights between Tripoli and Tunis resumed on Monday, the airline said.",
+                    "qas": [{"id": "p4", "question": "Which airline resumed flights?", "answers": [],
+                             "is_impossible": True},
+                            {"id": "bad", "answers": []}],
+                },
+            ],
+        }
+    ],
+}  # fmt: skip
+
+
+def test_squad_file_becomes_a_corpus_and_is_scored(tmp_path: Path) -> None:
+    (tmp_path / "dev.json").write_text(json.dumps(SQUAD), encoding="utf-8")
+    done = askfront("eval", "dev.json", "--out", "out", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # the question without text was skipped, and said so
+    assert "Port of Misrata paragraph 1: skipped malformed question" in done.stderr
+    assert "4 questions (2 answerable, 2 not)" in done.stdout
+    assert not (tmp_path / "index").exists()  # a temporary corpus and index, not the user's
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    by_id = {r["id"]: r for r in data["results"]}
+    assert by_id["p1"]["predicted"] == "14" and by_id["p1"]["em"] == 1.0
+    assert by_id["p2"]["em"] == 1.0, by_id["p2"]["predicted"]
+    assert by_id["p1"]["citations"][0]["file"] == "Port-of-Misrata-000.txt"
+    assert by_id["p3"]["abstained"] and by_id["p4"]["abstained"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| exact match | 1.000 |" in report and "## Failures (0 of 4)" in report
+    assert (tmp_path / "out" / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_grid_compares_settings_in_one_table(demo_corpus: Path) -> None:
+    work = demo_corpus.parent
+    questions = ROOT / "eval" / "demo.jsonl"
+    done = askfront(
+        "eval", str(questions), "--grid", "retriever=dense,bm25", "--grid", "chunk_size=300,500", "--out", "out",
+        "--no-progress", cwd=work,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = (work / "out" / "grid.md").read_text().splitlines()
+    assert table[0].startswith("| retriever | chunk_size | exact match | F1 | retrieval recall@5 |")
+    rows = [line.split(" | ") for line in table[2:]]
+    assert [(r[0].strip("| "), r[1]) for r in rows] == [
+        ("dense", "300"),
+        ("dense", "500"),
+        ("bm25", "300"),
+        ("bm25", "500"),
+    ]
+    assert all(0.0 <= float(r[2]) <= 1.0 for r in rows)
+    assert not (work / "index").exists()  # grid runs index into temporary folders
+
+
+def test_bad_grid_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "q.jsonl").write_text('{"question": "x?", "answers": []}\n')
+    done = askfront("eval", "q.jsonl", "--grid", "colour=red", cwd=tmp_path)
+    assert done.returncode == 2 and "--grid 'colour=red': use NAME=V1,V2" in done.stderr

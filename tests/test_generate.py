@@ -40,7 +40,7 @@ def _smollm2_gguf() -> Path:
 
 
 @pytest.fixture(scope="module")
-def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """llama-cpp-python's OpenAI-compatible server, started for real on a free loopback port."""
     port = _free_port()
     log = tmp_path_factory.mktemp("llm") / "server.log"
@@ -61,14 +61,15 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except OSError:
                 assert time.monotonic() < deadline, "llama.cpp server did not come up in 120 s"
                 time.sleep(0.5)
-        yield url
+        yield url, log
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def test_small_model_replies_are_checked_sentence_by_sentence(answerer: Answerer, llm_server: str) -> None:
-    llm = LLMAnswerer(answerer, llm_server, "smollm2", timeout=120)
+def test_small_model_replies_are_checked_sentence_by_sentence(answerer: Answerer, llm_server) -> None:
+    url, log = llm_server
+    llm = LLMAnswerer(answerer, url, "smollm2", timeout=120)
     caught = []
     for question in (
         "How far is Abu Grain from Sirte?",
@@ -76,7 +77,8 @@ def test_small_model_replies_are_checked_sentence_by_sentence(answerer: Answerer
         "Who is the spokesperson for Misrata hospital?",
     ):
         answer = llm.ask(question)
-        assert not answer.notice, answer.notice  # the server answered
+        # the server answered (a llama-cpp-python built without CMAKE_ARGS="-DGGML_NATIVE=OFF" crashes here)
+        assert not answer.notice, f"{answer.notice}\nserver log: {log.read_text()[-600:]}"
         print(f"\n{question}\n  -> {answer.answer}")
         for check in answer.checks:
             invented = [f for f in facts(check["text"]) if f.lower() not in REPORT.lower().replace(",", "")]
@@ -124,7 +126,7 @@ def test_check_on_written_replies(answerer: Answerer) -> None:
 
 class _Slow(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
-        time.sleep(3)
+        time.sleep(30)
         self.send_response(500)
         self.end_headers()
 
@@ -145,7 +147,7 @@ def test_down_or_slow_endpoint_gives_the_extractive_answer_and_a_notice(answerer
         url = f"http://127.0.0.1:{server.server_address[1]}/v1"
         started = time.monotonic()
         slow = LLMAnswerer(answerer, url, "none", timeout=1).ask("How far is Abu Grain from Sirte?")
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 15  # gave up after the 1 s timeout, did not wait the server's 30 s
         assert slow.short_answer == "140 kilometers (about 85 miles)" and "no reply within 1 s" in slow.notice
     finally:
         server.shutdown()

@@ -75,13 +75,22 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "eval",
         help="score answers, retrieval and citations on a question file",
-        description="Update the index from the corpus, ask every question of a JSONL question file "
-        "(question, answers: [] for unanswerable, optional source and id) and print the metrics.",
+        description="Update the index from the corpus, ask every question of a question file and print the "
+        "metrics. QUESTIONS is JSON Lines (question, answers: [] for unanswerable, optional source and id) "
+        "or a SQuAD v1.1/v2.0 JSON file (its paragraphs become a temporary corpus).",
     )
     evaluate.add_argument("questions", type=Path, metavar="QUESTIONS")
     evaluate.add_argument("--corpus", type=Path, help="folder of reports (default: corpus)")
     evaluate.add_argument("--index", type=Path, help="index folder (default: index)")
-    evaluate.add_argument("--out", type=Path, help="write results.json here")
+    evaluate.add_argument("--out", type=Path, help="write results.json, report.md and metrics.png here")
+    evaluate.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="compare settings: repeat for each of retriever, answerer, chunk_size, chunk_overlap, top_k "
+        "(e.g. --grid retriever=dense,bm25,hybrid --grid chunk_size=300,500); prints one table",
+    )
     evaluate.add_argument("--model", help="local sentence-transformers model folder")
     evaluate.add_argument("--top-k", type=int, help="passages read to find each answer (default: 5)")
     evaluate.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="how to search (hybrid)")
@@ -195,20 +204,57 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+    import tempfile
+
+    from askfront import evaluate
+    from askfront.embed import Embedder
+
+    errors: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="askfront-eval-") as tmp:
+        if evaluate.is_squad(args.questions):  # its paragraphs become the corpus
+            corpus = Path(tmp) / "squad-corpus"
+            questions = evaluate.read_squad(args.questions, corpus, errors)
+            settings = dataclasses.replace(settings, corpus=corpus)
+            if args.index is None:
+                settings = dataclasses.replace(settings, index=Path(tmp) / "index")
+        else:
+            questions = evaluate.read_questions(args.questions, errors)
+        for line in errors:
+            print(f"askfront: error: {line}", file=sys.stderr)
+        if not questions:
+            raise AskfrontError(f"{args.questions}: no questions to score")
+        embedder = Embedder(settings.model, settings.precision, settings.batch_size)
+        combos = evaluate.parse_grid(args.grid) if args.grid else [{}]
+        rows = []
+        files_ok = True
+        for combo in combos:
+            run_settings = dataclasses.replace(settings, **combo)
+            if args.grid:  # each chunk setting gets its own index; the user's index/ is left alone
+                chunks = f"{run_settings.chunk_size}-{run_settings.chunk_overlap}"
+                run_settings = dataclasses.replace(run_settings, index=Path(tmp) / f"grid-{chunks}")
+                print(f"askfront eval: {', '.join(f'{k}={v}' for k, v in combo.items())}", file=sys.stderr)
+            metrics, ok = _eval_once(run_settings, embedder, questions, args)
+            files_ok = files_ok and ok
+            rows.append((combo, metrics))
+        if args.grid:
+            table = evaluate.grid_table(rows)
+            print(table)
+            if args.out:
+                args.out.mkdir(parents=True, exist_ok=True)
+                (args.out / "grid.md").write_text(table + "\n", encoding="utf-8")
+                print(f"askfront eval: wrote {args.out / 'grid.md'}", file=sys.stderr)
+    return EXIT_FILES_FAILED if errors or not files_ok else EXIT_OK
+
+
+def _eval_once(settings: Settings, embedder, questions, args: argparse.Namespace) -> tuple[dict, bool]:
+    """Update the index, ask every question, print the metrics (and write them with --out)."""
     from tqdm import tqdm
 
     from askfront import evaluate
     from askfront.build import build_index
-    from askfront.embed import Embedder
     from askfront.generate import load_answerer
 
-    errors: list[str] = []
-    questions = evaluate.read_questions(args.questions, errors)
-    for line in errors:
-        print(f"askfront: error: {line}", file=sys.stderr)
-    if not questions:
-        raise AskfrontError(f"{args.questions}: no questions to score")
-    embedder = Embedder(settings.model, settings.precision, settings.batch_size)
     report = build_index(settings, embedder, progress=not args.no_progress)
     print(f"askfront index: {report.summary()} -> {settings.index}", file=sys.stderr)
     answerer = load_answerer(settings, embedder)
@@ -216,10 +262,10 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         results = evaluate.run(answerer, questions, on_result=lambda _: bar.update())
     metrics = evaluate.summarize(results)
     print(evaluate.format_table(metrics))
-    if args.out:
-        path = evaluate.write_results(args.out, settings, metrics, results)
-        print(f"askfront eval: wrote {path}", file=sys.stderr)
-    return EXIT_FILES_FAILED if errors or not report.ok else EXIT_OK
+    if args.out and not args.grid:
+        for path in evaluate.write_results(args.out, settings, metrics, results):
+            print(f"askfront eval: wrote {path}", file=sys.stderr)
+    return metrics, report.ok
 
 
 if __name__ == "__main__":

@@ -226,6 +226,8 @@ def candidates(info: QuestionInfo, sent: Span) -> list[Candidate]:
             continue  # the question's own words are not an answer
         if span.root.lower_ in info.names and label != "direction" and info.kind not in {"count", "distance"}:
             continue  # what the question names is what it asks about, not the answer
+        if info.kind == "thing" and info.head and not any(t.lemma_.lower() == info.head for t in span):
+            continue  # 'which airline?' is answered by an airline, named as such ('Operation Volcano')
         if anchors and not any(_within(span.root, a) for a in anchors):
             continue  # the answer must belong to the question's verb ('killed' -> who/how many was killed)
         score = _closeness(span, matched) + _LABEL_BONUS.get(label, 0.0)
