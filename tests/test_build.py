@@ -149,8 +149,13 @@ def test_filters_by_file_and_date_range(settings: Settings, counting: CountingEm
 def test_hnsw_index_finds_what_exact_search_finds(settings: Settings, counting: CountingEmbedder) -> None:
     build_index(dataclasses.replace(settings, index_type="hnsw"), counting, progress=False)
     index = Index.open(settings.index)
-    assert type(index.dense).__name__ == "IndexHNSWFlat"
-    assert "140 kilometers" in Retriever(index, counting, "dense").search(QUESTION)[0].record.text
+    assert type(index.dense).__name__ == "IndexHNSWSQ"  # 8-bit vectors in the graph
+    hits = Retriever(index, counting, "dense").search(QUESTION)
+    assert "140 kilometers" in hits[0].record.text
+    query = counting.encode_query(QUESTION)[0]
+    for hit in hits:  # candidates are re-scored exactly from the float32 vectors
+        assert hit.dense == pytest.approx(float(index.vectors[hit.record.id] @ query), abs=1e-5)
+    assert [h.dense for h in hits] == sorted((h.dense for h in hits), reverse=True)
     # switching back to exact search rebuilds FAISS from the stored vectors without re-embedding
     before = counting.encoded
     report = build_index(dataclasses.replace(settings, index_type="flat"), counting, progress=False)

@@ -81,7 +81,7 @@ class ChunkRecord:
 
 
 def make_faiss(vectors: np.ndarray, index_type: str, hnsw_threshold: int):
-    """Exact inner-product search, or HNSW for large indexes (``auto`` switches at ``hnsw_threshold``)."""
+    """Exact inner-product search, or HNSW (8-bit) for large indexes (``auto`` switches at ``hnsw_threshold``)."""
     import faiss
 
     kind = index_type
@@ -91,9 +91,13 @@ def make_faiss(vectors: np.ndarray, index_type: str, hnsw_threshold: int):
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        # 8-bit vectors in the graph (a quarter of the memory); retrieval re-scores the candidates
+        # exactly from the memory-mapped float32 vectors.npy.
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 96
+        if len(vectors):
+            index.train(np.ascontiguousarray(vectors[:: max(1, len(vectors) // 100_000)], dtype=np.float32))
     else:
         raise ConfigError(f"index type must be auto, flat or hnsw, not {index_type!r}")
     if len(vectors):
