@@ -1,7 +1,7 @@
 """Newsroom-scale figures: index build vs the LangChain recipe, and query latency/memory up to 1M chunks.
 
     python benchmarks/scale.py build [--copies 1300] [--repeats 1]
-    python benchmarks/scale.py query [--sizes 10000,100000,1000000]
+    python benchmarks/scale.py query [--sizes 10000,100000,1000000] [--workdir DIR]
 
 ``build``: a corpus of real report text (the demo report, each copy's paragraphs tagged so no two chunks
 are identical and nothing is skipped as a duplicate), 1000/100-character chunks for everyone. In one
@@ -155,7 +155,8 @@ for _ in range(3):
         answerer.ask(row['question'])
         times.append((time.perf_counter() - started) * 1000)
 times.sort()
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: on Linux ru_maxrss carries the parent's peak across fork+exec
+rss = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024
 print(json.dumps({'cold_start_s': cold, 'p50_ms': times[len(times) // 2], 'p95_ms': times[int(len(times) * 0.95)],
                   'peak_rss_mb': rss}))
 """
@@ -234,7 +235,7 @@ def hnsw_recall(embedder, count: int = 20_000, k: int = 10) -> tuple[float, floa
     return overlap(raw), overlap(rescored)
 
 
-def query(sizes: list[int]) -> None:
+def query(sizes: list[int], workdir: Path | None) -> None:
     from askfront.embed import Embedder
 
     embedder = Embedder()
@@ -242,21 +243,24 @@ def query(sizes: list[int]) -> None:
     print("recombined demo sentences. Latency: extractive ask() = embed + hybrid search + answer, 3 x 40 questions.")
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            folder = Path(tmp) / f"idx-{size}"
-            built = synthetic_index(folder, size, embedder)
+            folder = (workdir or Path(tmp)) / f"idx-{size}"
+            built = 0.0 if (folder / "CURRENT").exists() else synthetic_index(folder, size, embedder)
             env = {**os.environ, "HF_HUB_OFFLINE": "1"}
             _, out = _timed([sys.executable, "-c", QUERY_PROCESS, str(folder), str(QUESTIONS)], env=env)
             data = json.loads(out.strip().splitlines()[-1])
             kind = "hnsw, 8-bit" if size > 200_000 else "flat"
             print(
-                f"  {size:>9,} chunks ({kind}): written in {built:6.1f} s; cold start {data['cold_start_s']:.1f} s; "
+                f"  {size:>9,} chunks ({kind}): written in {built:6.1f} s (0 = reused); "
+                f"cold start {data['cold_start_s']:.1f} s; "
                 f"p50 {data['p50_ms']:.1f} ms, p95 {data['p95_ms']:.1f} ms; peak RSS {data['peak_rss_mb']:.0f} MB"
             )
-            shutil.rmtree(folder)
+            if workdir is None:
+                shutil.rmtree(folder)
     raw, rescored = hnsw_recall(embedder)
     print(f"  HNSW recall@10 vs exact search on 20,000 real MiniLM vectors, 240 queries: {raw:.3f} raw, "
           f"{rescored:.3f} as askfront searches (candidates re-scored exactly)")  # fmt: skip
-    print(f"  this process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  (this benchmark process, which built the indexes: peak RSS {peak:.0f} MB)")
 
 
 def main() -> None:
@@ -267,11 +271,12 @@ def main() -> None:
     b.add_argument("--repeats", type=int, default=1)
     q = sub.add_parser("query")
     q.add_argument("--sizes", default="10000,100000,1000000")
+    q.add_argument("--workdir", type=Path, help="keep the indexes here and reuse them on the next run")
     args = parser.parse_args()
     if args.what == "build":
         build(args.copies, args.repeats)
     else:
-        query([int(s) for s in args.sizes.split(",")])
+        query([int(s) for s in args.sizes.split(",")], args.workdir)
 
 
 if __name__ == "__main__":
