@@ -2,8 +2,8 @@
 
     python benchmarks/core.py [--copies 210] [--rounds 3]
 
-Build: the demo report is replicated ``--copies`` times (each copy's paragraphs get a distinct
-prefix, so no passage is a duplicate that the builder would skip), and a fresh index is built with
+Build: the demo report is replicated ``--copies`` times (each copy's paragraphs are tagged with the
+copy number, so no passage is a duplicate that the builder would skip), and a fresh index is built with
 each precision in turn, ``--rounds`` times; medians are quoted because timings on a shared 2-core
 machine are noisy. Search: every question of eval/demo.jsonl, 20 times each, on the demo index
 (embed the query + FAISS + BM25 + fusion), in one process after the model is loaded.
@@ -19,26 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from scale import make_corpus  # benchmarks/ is on sys.path when a script in it runs
+
 from askfront.build import build_index
 from askfront.config import Settings
 from askfront.embed import Embedder
+from askfront.evaluate import percentile
 from askfront.index import Index
 from askfront.retrieve import Retriever
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "corpus" / "misrata-militia-gain-back-territory.txt"
-
-
-def replicate(corpus: Path, copies: int) -> None:
-    paragraphs = [p for p in DEMO.read_text().split("\n") if p.strip()]
-    for n in range(copies):
-        text = "\n\n".join(f"Dispatch {n}, part {i}: {p}" for i, p in enumerate(paragraphs))
-        (corpus / f"dispatch-{n:04d}.txt").write_text(text)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -52,8 +42,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, bf16 native: {base.precision == 'bf16'}")
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
-        corpus.mkdir()
-        replicate(corpus, args.copies)
+        make_corpus(corpus, args.copies)
         rates: dict[str, list[float]] = {"fp32": [], "bf16": []}
         for round_ in range(args.rounds):
             for precision in rates:
@@ -62,6 +51,7 @@ def main() -> None:
                 index_dir = Path(tmp) / f"index-{precision}-{round_}"
                 settings = dataclasses.replace(Settings(), corpus=corpus, index=index_dir)
                 report = build_index(settings, embedder, log=lambda _m: None, progress=False)
+                assert report.embedded == report.chunks, "duplicate chunks were skipped: not a fair figure"
                 rates[precision].append(report.chunks / report.seconds)
                 print(f"  build {precision}: {report.chunks} chunks in {report.seconds:.1f} s")
         for precision, values in rates.items():
@@ -80,8 +70,8 @@ def main() -> None:
                 retriever.search(row["question"])
                 times.append((time.perf_counter() - started) * 1000)
         print(
-            f"search latency over {len(times)} queries: p50 {percentile(times, 0.5):.1f} ms, "
-            f"p95 {percentile(times, 0.95):.1f} ms"
+            f"search latency over {len(times)} queries: p50 {percentile(sorted(times), 50):.1f} ms, "
+            f"p95 {percentile(sorted(times), 95):.1f} ms"
         )
 
 
