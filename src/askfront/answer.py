@@ -260,7 +260,12 @@ def resolve_followup(question: str, history: list[Answer], nlp: Language) -> str
 
 def closest_passages(hits: list[Hit], count: int = 3) -> list[Citation]:
     """The best retrieved passages, shown (as not answering) when askfront abstains."""
-    return [_citation(n, h, h.record.start, h.record.end, h.record.text) for n, h in enumerate(hits[:count], 1)]
+    return [passage_citation(n, h) for n, h in enumerate(hits[:count], 1)]
+
+
+def passage_citation(n: int, hit: Hit) -> Citation:
+    """Citation ``[n]`` of a whole retrieved passage."""
+    return _citation(n, hit, hit.record.start, hit.record.end, hit.record.text)
 
 
 def _citation(n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:

@@ -46,13 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print the best-matching passages with report title, file, character span and score.",
     )
     search.add_argument("query", metavar="QUERY")
-    search.add_argument("--index", type=Path, help="index folder (default: index)")
-    search.add_argument("--model", help="local sentence-transformers model folder the index was built with")
-    search.add_argument("--top-k", type=int, help="number of passages (default: 5)")
-    search.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="how to search (hybrid)")
-    search.add_argument("--file", action="append", default=[], help="only this report file or folder (repeat)")
-    search.add_argument("--since", default="", help="only reports dated on/after YYYY[-MM[-DD]]")
-    search.add_argument("--until", default="", help="only reports dated on/before YYYY[-MM[-DD]]")
+    _retrieval_flags(search, top_k_help="number of passages (default: 5)")
     search.add_argument("--json", action="store_true", help="print the passages as JSON")
 
     ask = commands.add_parser(
@@ -62,13 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         "numbered citations (report, file, character span, the quoted sentence), or 'The reports don't say.'",
     )
     ask.add_argument("question", metavar="QUESTION")
-    ask.add_argument("--index", type=Path, help="index folder (default: index)")
-    ask.add_argument("--model", help="local sentence-transformers model folder the index was built with")
-    ask.add_argument("--top-k", type=int, help="passages read to find the answer (default: 5)")
-    ask.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="how to search (hybrid)")
-    ask.add_argument("--file", action="append", default=[], help="only this report file or folder (repeat)")
-    ask.add_argument("--since", default="", help="only reports dated on/after YYYY[-MM[-DD]]")
-    ask.add_argument("--until", default="", help="only reports dated on/before YYYY[-MM[-DD]]")
+    _retrieval_flags(ask, top_k_help="passages read to find the answer (default: 5)")
     ask.add_argument("--json", action="store_true", help="print the answer object as one JSON object")
     _llm_flags(ask)
 
@@ -112,6 +100,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", help="local sentence-transformers model folder")
     _llm_flags(serve)
     return parser
+
+
+def _retrieval_flags(parser: argparse.ArgumentParser, top_k_help: str) -> None:
+    """The index, model, retriever and filter flags that ``search`` and ``ask`` share."""
+    parser.add_argument("--index", type=Path, help="index folder (default: index)")
+    parser.add_argument("--model", help="local sentence-transformers model folder the index was built with")
+    parser.add_argument("--top-k", type=int, help=top_k_help)
+    parser.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="how to search (hybrid)")
+    parser.add_argument("--file", action="append", default=[], help="only this report file or folder (repeat)")
+    parser.add_argument("--since", default="", help="only reports dated on/after YYYY[-MM[-DD]]")
+    parser.add_argument("--until", default="", help="only reports dated on/before YYYY[-MM[-DD]]")
 
 
 def _llm_flags(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from askfront.answer import ABSTAIN_TEXT, Answer, Answerer, closest_passages, resolve_followup
+from askfront.answer import ABSTAIN_TEXT, Answer, Answerer, closest_passages, passage_citation, resolve_followup
 from askfront.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -168,9 +168,7 @@ class LLMAnswerer:
             else:
                 shown.append(f"{UNSUPPORTED} {check.text}")
         supported = [c for c in checks if c.supported]
-        citations = [closest_passages(hits[n - 1 : n])[0] for n in sorted(cited)]
-        for citation, n in zip(citations, sorted(cited), strict=True):
-            citation.n = n  # keep the number the model cited
+        citations = [passage_citation(n, hits[n - 1]) for n in sorted(cited)]  # the numbers the model cited
         text = " ".join(shown)
         if not supported:
             text = f"{ABSTAIN_TEXT} The model's reply could not be checked against the reports: {text}"

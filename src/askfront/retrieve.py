@@ -93,12 +93,12 @@ class Retriever:
                 else faiss.SearchParameters(sel=selector)
             )
         scores, ids = self.index.dense.search(vector, min(pool, len(self.index)), params=params)
-        found = ids[0][ids[0] >= 0]
+        found = np.sort(ids[0][ids[0] >= 0])  # sorted: memory-mapped rows are read in file order
         if not isinstance(self.index.dense, faiss.IndexFlat) and len(found):
             # approximate candidates, exact order: re-score from the float32 vectors (memory-mapped)
-            exact = self.index.vectors[np.sort(found)] @ vector[0]
+            exact = self.index.vectors[found] @ vector[0]
             order = np.argsort(-exact)
-            return {int(i): float(s) for i, s in zip(np.sort(found)[order], exact[order], strict=True)}
+            return {int(i): float(s) for i, s in zip(found[order], exact[order], strict=True)}
         return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
 
     def _bm25(self, query: str, pool: int, allowed: np.ndarray | None) -> dict[int, float]:

@@ -94,6 +94,10 @@ class Service:
             f"model {m.model_name} · built {m.built_at}"
         )
 
+    def report_paths(self) -> list[str]:
+        """The files of the reports in the live index (for the report filter)."""
+        return [path for path, _title, _date in self.answerer.retriever.index.documents()]
+
     def rebuild(self) -> str:
         """Update the index from the corpus (incremental), then answer from the new one."""
         from askfront.build import build_index
@@ -261,7 +265,7 @@ def build_ui(service: Service) -> gr.Blocks:
     def rebuild(progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's way to show a progress bar)
         progress(0, desc="Reading reports")
         message = service.rebuild()
-        reports = [path for path, _title, _date in service.answerer.retriever.index.documents()]
+        reports = service.report_paths()
         return message, service.status(), gr.update(choices=reports)
 
     def export_file(text):
@@ -275,7 +279,7 @@ def build_ui(service: Service) -> gr.Blocks:
         """One question, no conversation: the answer object as JSON (for scripts and load tests)."""
         return service.answerer.ask(question).to_dict()
 
-    reports = [path for path, _title, _date in service.answerer.retriever.index.documents()]
+    reports = service.report_paths()
     with gr.Blocks(title="askfront") as app:
         gr.Markdown("## askfront — ask the reports\nAnswers are quoted from your reports, with their source.")
         status = gr.Markdown(service.status(), elem_id="index-status")
