@@ -51,6 +51,8 @@ def test_follow_up_questions_use_the_conversation(answerer: Answerer) -> None:
     follow = answerer.ask("And how far is it from Misrata?", history=[first])
     assert follow.resolved_question == "how far is Abu Grain from Misrata?"
     assert follow.abstained  # the report only says 'south of Misrata': no distance is given
+    own = answerer.ask("How many members of GNA forces were killed when they recaptured Abu Grain?", history=[first])
+    assert own.resolved_question == own.question  # 'they' refers inside the question, not to Abu Grain
 
     killed = answerer.ask("How many GNA fighters were killed in recapturing Abu Grain?")
     who = answerer.ask("Who said that?", history=[first, killed])

@@ -246,6 +246,8 @@ def resolve_followup(question: str, history: list[Answer], nlp: Language) -> str
     match = _PRONOUN.search(text)
     if not match:
         return question
+    if any(t.pos_ in {"NOUN", "PROPN"} for t in nlp(text[: match.start()])):
+        return question  # 'How many trucks did the convoy have when it reached Tobruk?': 'it' is the convoy
     word = match.group(1).lower()
     if word in _PERSONAL and previous.short_answer and not previous.abstained:
         referent = previous.short_answer
