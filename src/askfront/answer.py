@@ -6,9 +6,9 @@ extractive (see ``extract.py``): every answer is words of a report, cited by fil
 
 from __future__ import annotations
 
-import functools
 import re
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from askfront import extract
 from askfront.retrieve import Filters, Hit, Retriever
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
     from spacy.language import Language
@@ -29,10 +30,10 @@ if TYPE_CHECKING:
 ABSTAIN_TEXT = "The reports don't say."
 # Calibrated on eval/demo.jsonl (see README "Answers"): below these a sentence is not taken as an answer.
 MIN_COVERAGE = 0.6  # weighted share of the question's content words found in the answering sentence
-MIN_SCORE = 0.55
-CONTEXT_CHARS = (
-    300  # report text read before and after each retrieved passage  # 0.6 * coverage + 0.4 * cosine(question, sentence)
-)
+MIN_SCORE = 0.55  # 0.6 * coverage + 0.4 * cosine(question, sentence)
+CONTEXT_CHARS = 300  # report text read before and after each retrieved passage
+WINDOW_CACHE = 1024  # parsed passages kept between questions
+SENTENCE_CACHE = 8192  # sentence vectors kept between questions (1.5 KB each)
 
 
 @dataclass
@@ -77,6 +78,25 @@ class Answer:
         return asdict(self)
 
 
+class _Cache(OrderedDict):
+    """A dict that keeps the ``size`` most recently used entries: what ``get_many`` computes once."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get_many(self, keys: list, compute: Callable[[list], Iterable]) -> list:
+        """Values for ``keys``; the missing ones are computed together by ``compute(missing)``."""
+        missing = list(dict.fromkeys(k for k in keys if k not in self))
+        if missing:
+            self.update(zip(missing, compute(missing), strict=True))
+        for key in keys:
+            self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+        return [self[k] for k in keys]
+
+
 @dataclass
 class _Sentence:
     span: Span
@@ -99,7 +119,8 @@ class Answerer:
         self._nlp = nlp
         self.top_k = top_k
         # parsing is most of the answering time; the same passages come back again and again in a chat
-        self._window = functools.lru_cache(maxsize=1024)(self._parse_window)
+        self._windows = _Cache(WINDOW_CACHE)  # (index version, report, begin, end) -> parsed text
+        self._vectors = _Cache(SENTENCE_CACHE)  # sentence -> vector
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> Answerer:
@@ -137,19 +158,23 @@ class Answerer:
 
     def _extract(self, question: str, resolved: str, hits: list[Hit]) -> Answer:
         info = extract.analyse_question(self.nlp(resolved))
-        sentences = self._sentences(hits)
+        # Only sentences with enough of the question's words and all of its names can answer; only they
+        # are embedded (the costliest step after parsing) and only their windows get named entities.
+        sentences = self._sentences(hits, info)
+        for sentence in sentences:
+            sentence.coverage = extract.coverage(info, sentence.words)
+        sentences = [s for s in sentences if s.coverage >= MIN_COVERAGE and extract.names_present(info, s.words)]
         if sentences:
-            vectors = self.retriever.embedder.encode([resolved] + [" ".join(s.span.text.split()) for s in sentences])
-            for sentence, vector in zip(sentences, vectors[1:], strict=True):
-                sentence.similarity = float(np.dot(vectors[0], vector))
-                sentence.coverage = extract.coverage(info, sentence.words)
+            texts = [" ".join(s.span.text.split()) for s in sentences]
+            vectors = self._vectors.get_many(texts, self.retriever.embedder.encode)
+            asked = self.retriever.embedder.encode_query(resolved)[0]
+            for sentence, vector in zip(sentences, vectors, strict=True):
+                sentence.similarity = float(np.dot(asked, vector))
         best: tuple[float, _Sentence, extract.Candidate] | None = None
         for sentence in sorted(sentences, key=lambda s: -s.score)[:4]:
-            if sentence.coverage < MIN_COVERAGE or sentence.score < MIN_SCORE:
+            if sentence.score < MIN_SCORE or not extract.verb_present(info, sentence.span):
                 continue
-            if not extract.names_present(info, sentence.words) or not extract.verb_present(info, sentence.span):
-                continue
-            found = extract.candidates(info, sentence.span)
+            found = extract.candidates(info, self._with_entities(sentence.span))
             if found:
                 total = sentence.score + 0.1 * found[0].score
                 if best is None or total > best[0]:
@@ -169,18 +194,24 @@ class Answerer:
         text = f"{candidate.text}{', ' + who if who else ''} [1]"
         return Answer(question, text, candidate.text, [citation], attribution=who, resolved_question=resolved)
 
-    def _sentences(self, hits: list[Hit]) -> list[_Sentence]:
+    def _sentences(self, hits: list[Hit], info: extract.QuestionInfo) -> list[_Sentence]:
         """Whole sentences of the retrieved passages, once each (passages overlap), in retrieval order.
 
         Each passage is read with some report text around it, so that a sentence cut by the chunk
         boundary is whole and a pronoun at its start ("They also took ...") can borrow the names of
-        the sentences before it."""
-        out: list[_Sentence] = []
-        seen: set[tuple[str, int]] = set()
+        the sentences before it. A passage whose surroundings lack one of the question's names cannot
+        hold an answer and is not parsed."""
+        index = self.retriever.index
+        windows = []  # (hit, begin, end) of the passages that may answer, with their context
         for hit in hits:
             r = hit.record
-            begin = max(0, r.start - CONTEXT_CHARS)
-            doc = self._window(self.retriever.index.folder, r.path, begin, r.end + CONTEXT_CHARS)
+            begin, end = max(0, r.start - CONTEXT_CHARS), r.end + CONTEXT_CHARS
+            if extract.may_name(info, index.text(r.path, begin, end)):
+                windows.append((hit, begin, end))
+        docs = self._windows.get_many([(index.folder, h.record.path, b, e) for h, b, e in windows], self._parse)
+        out: list[_Sentence] = []
+        seen: set[tuple[str, int]] = set()
+        for (hit, begin, _end), doc in zip(windows, docs, strict=True):
             inherited: set[str] = set()  # names that earlier sentences give this sentence's pronouns
             for span in doc.sents:
                 words = extract.words_of(span)
@@ -198,9 +229,19 @@ class Answerer:
                 out.append(_Sentence(span, hit, begin, words))
         return out
 
-    def _parse_window(self, folder: Path, path: str, begin: int, end: int) -> Doc:
-        """The parsed report text ``begin:end`` (``folder`` keys the cache to one index version)."""
-        return self.nlp(self.retriever.index.text(path, begin, end))
+    def _parse(self, windows: list[tuple[Path, str, int, int]]) -> Iterator[Doc]:
+        """Parsed report texts (``folder, path, begin, end`` each), in one batch and without named
+        entities: they take half the parsing time and only answer candidates need them."""
+        texts = [self.retriever.index.text(path, begin, end) for _folder, path, begin, end in windows]
+        return self.nlp.pipe(texts, disable=["ner"])
+
+    def _with_entities(self, span: Span) -> Span:
+        """``span`` with named entities found in its (cached) window, once per window."""
+        doc = span.doc
+        if not doc.user_data.get("askfront_ner"):
+            self.nlp.get_pipe("ner")(doc)
+            doc.user_data["askfront_ner"] = True
+        return span
 
     def _who_said(self, question: str, previous: Answer) -> Answer:
         """'Who said that?': the attribution of the previous answer, with the same citation."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,6 +78,7 @@ class Embedder:
         self.precision = precision if precision != "auto" else ("bf16" if bf16_is_fast() else "fp32")
         self._model: SentenceTransformer | None = None
         self._sha256: str | None = None
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def sha256(self) -> str:
@@ -141,5 +143,13 @@ class Embedder:
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
-        """One question as a (1, dim) vector."""
-        return self.encode([text])
+        """One question as a (1, dim) vector; the last few are remembered, since retrieval and answering
+        both need the vector of the same question."""
+        vector = self._queries.pop(text, None)
+        if vector is None:
+            vector = self.encode([text])
+            vector.flags.writeable = False
+        self._queries[text] = vector
+        if len(self._queries) > 16:
+            self._queries.popitem(last=False)
+        return vector

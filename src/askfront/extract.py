@@ -192,6 +192,16 @@ def names_present(info: QuestionInfo, words: set[str]) -> bool:
     return all(name in words for name in info.names)
 
 
+def may_name(info: QuestionInfo, text: str) -> bool:
+    """Whether ``text`` could contain every name of the question (a cheap test before parsing it):
+    each name, or an acronym standing for it, occurs in the lower-cased text."""
+    low = text.lower()
+    return all(
+        name in low or any(name in words and acronym in low for acronym, words in info.acronyms.items())
+        for name in info.names
+    )
+
+
 def verb_present(info: QuestionInfo, sent: Span) -> bool:
     """The question's main verb is in the sentence (any reporting verb stands for another)."""
     return not info.verb or any(_same_verb(info.verb, t.lemma_.lower()) for t in sent)
