@@ -236,11 +236,17 @@ class Answerer:
         return self.nlp.pipe(texts, disable=["ner"])
 
     def _with_entities(self, span: Span) -> Span:
-        """``span`` with named entities found in its (cached) window, once per window."""
+        """``span`` with its named entities, found once per sentence: recognising them in the sentence
+        alone costs a fraction of doing it for the whole window, and only candidate sentences need them."""
+        from spacy.tokens import Span as SpacySpan
+
         doc = span.doc
-        if not doc.user_data.get("askfront_ner"):
-            self.nlp.get_pipe("ner")(doc)
-            doc.user_data["askfront_ner"] = True
+        done = doc.user_data.setdefault("askfront_ner", set())
+        if span.start not in done:
+            found = self.nlp.get_pipe("ner")(span.as_doc()).ents
+            entities = [SpacySpan(doc, span.start + e.start, span.start + e.end, e.label_) for e in found]
+            doc.set_ents(entities, default="unmodified")
+            done.add(span.start)
         return span
 
     def _who_said(self, question: str, previous: Answer) -> Answer:
