@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING
 
 from askfront.errors import ConfigError
-from askfront.ingest import Document
+
+if TYPE_CHECKING:  # the splitter is imported when a build needs it: answering never does
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from askfront.ingest import Document
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterText
     """Paragraph-, then sentence-, then word-aware splitter that records where each chunk starts."""
     if chunk_overlap >= chunk_size:
         raise ConfigError(f"chunk overlap ({chunk_overlap}) must be smaller than chunk size ({chunk_size})")
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     return RecursiveCharacterTextSplitter(
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
