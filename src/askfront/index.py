@@ -158,7 +158,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     """BM25 tokens: lower-cased words without English stop words (same for passages and queries)."""
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+    return bm25s.tokenize(texts, stopwords="en_plus", return_ids=False, show_progress=False)
 
 
 def live_version(index_dir: Path) -> Path | None:

@@ -102,17 +102,20 @@ class Retriever:
         return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
 
     def _bm25(self, query: str, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
-        tokens = tokenize([query])
-        if self.index.bm25 is None or not tokens[0]:
+        tokens = tokenize([query])[0]
+        if self.index.bm25 is None or not tokens:
             return {}
         mask = None
         if allowed is not None:
             mask = np.zeros(len(self.index), dtype=np.float32)
             mask[allowed] = 1.0
-        ids, scores = self.index.bm25.retrieve(
-            tokens, k=min(pool, len(self.index)), show_progress=False, weight_mask=mask
-        )
-        return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if s > 0}
+        scores = self.index.bm25.get_scores(tokens, weight_mask=mask)
+        # Our own top-k: bm25s partitions for the k largest from the far end, which numpy does ~15x slower
+        # when most scores tie at zero, as they do for most passages of a large index (62 vs 4 ms at 1M).
+        k = min(pool, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.lexsort((top, -scores[top]))]  # best first; ties in passage order
+        return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
     def _allowed(self, filters: Filters) -> np.ndarray:
         """Chunk ids of the reports that pass the filters."""
