@@ -180,7 +180,9 @@ class Index:
         try:
             raw = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
             self.manifest = Manifest(**raw)
-            self.dense = faiss.read_index(str(folder / "dense.faiss"))
+            # memory-mapped like the vectors: opening costs nothing, and HNSW touches only what it visits
+            mmap = getattr(faiss, "IO_FLAG_MMAP_IFC", 0) | getattr(faiss, "IO_FLAG_READ_ONLY", 0)
+            self.dense = faiss.read_index(str(folder / "dense.faiss"), mmap)
             self.vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
             self._db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True, check_same_thread=False)
             count = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
