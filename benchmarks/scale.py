@@ -124,7 +124,8 @@ def build(copies: int, repeats: int) -> None:
         dense_recall = _recall(lambda q, k: [h.record.text for h in dense.search(q, top_k=k)])
         settings = Settings()
         print(f"corpus: {copies} copies of the demo report, 1000/100-character chunks, {repeats} run(s), medians")
-        print(f"askfront precision: {settings.precision} (bf16 where the CPU has native bf16)")
+        print(f"askfront precision: {settings.precision} -> {retriever.embedder.precision} on this CPU "
+              "(auto = bf16 where the CPU has native bf16, else fp32)")  # fmt: skip
         for name, label in (("raw", "SentenceTransformer.encode fp32 (encode only)"),
                             ("langchain", "LangChain recipe (whole process)"),
                             ("askfront", "askfront index (whole process)")):  # fmt: skip
