@@ -1,19 +1,22 @@
-"""Calibrate the extractive answerer's abstention thresholds on a question file.
+"""Calibrate the rule answerer's abstention thresholds on a question file (the reader is calibrated by
+benchmarks/reader.py, on SQuAD v2.0).
 
     python benchmarks/calibrate.py [--questions eval/demo.jsonl] [--corpus corpus]
 
 For each pair (MIN_COVERAGE, MIN_SCORE) it prints exact match on answerable questions and the
 precision/recall of abstaining (recall: unanswerable questions abstained; precision: abstentions that
-were on unanswerable questions). The defaults in askfront/answer.py were chosen from this table.
+were on unanswerable questions). The defaults in askfront/rules.py were chosen from this table.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 from pathlib import Path
 
-from askfront import answer, evaluate
+from askfront import evaluate, rules
+from askfront.answerers import load_answerer
 from askfront.build import build_index
 from askfront.config import Settings
 from askfront.embed import Embedder
@@ -29,12 +32,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(corpus=args.corpus, index=Path(tmp) / "index")
         build_index(settings, embedder, progress=False)
-        answerer = answer.Answerer.from_settings(settings, embedder)
+        answerer = load_answerer(dataclasses.replace(settings, answerer="rules"), embedder)
         print(f"{len(questions)} questions from {args.questions}, corpus {args.corpus}")
         print(f"{'coverage':>8} {'score':>6} {'EM':>6} {'abst P':>7} {'abst R':>7}")
         for coverage in (0.4, 0.5, 0.6, 0.7, 0.8):
             for score in (0.45, 0.55, 0.65):
-                answer.MIN_COVERAGE, answer.MIN_SCORE = coverage, score
+                rules.MIN_COVERAGE, rules.MIN_SCORE = coverage, score
                 m = evaluate.summarize(evaluate.run(answerer, questions))
                 precision = "n/a" if m["abstention_precision"] is None else f"{m['abstention_precision']:.3f}"
                 print(

@@ -146,9 +146,10 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
 from askfront.config import Settings
-from askfront.answer import Answerer
-answerer = Answerer.from_settings(Settings(index=Path(sys.argv[1])))
+from askfront.answerers import load_answerer
+answerer = load_answerer(Settings(index=Path(sys.argv[1])))
 answerer.retriever.embedder.model  # loaded lazily: count it here
+getattr(answerer.answerer, 'model', None)  # the reader too
 ready = time.perf_counter() - t0
 answerer.ask('warm up: how far is Abu Grain from Sirte?')  # also loads spaCy
 cold = time.perf_counter() - t0

@@ -95,6 +95,17 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
 
 @pytest.fixture(scope="session")
 def answerer(demo_settings: Settings, embedder: Embedder):
-    from askfront.answer import Answerer
+    """The default conversation (the trained reader) over the demo index."""
+    from askfront.answerers import load_answerer
 
-    return Answerer.from_settings(demo_settings, embedder=embedder)
+    return load_answerer(demo_settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def rules(demo_settings: Settings, embedder: Embedder):
+    """The same conversation with the rule answerer (kept for comparison)."""
+    import dataclasses
+
+    from askfront.answerers import load_answerer
+
+    return load_answerer(dataclasses.replace(demo_settings, answerer="rules"), embedder)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from askfront.answer import Answerer
+from askfront.answer import Conversation
 from askfront.generate import UNSUPPORTED, LLMAnswerer, facts, with_marks
 
 from .conftest import DEMO
@@ -67,9 +67,9 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         proc.wait(timeout=30)
 
 
-def test_small_model_replies_are_checked_sentence_by_sentence(answerer: Answerer, llm_server) -> None:
+def test_small_model_replies_are_checked_sentence_by_sentence(answerer: Conversation, llm_server) -> None:
     url, log = llm_server
-    llm = LLMAnswerer(answerer, url, "smollm2", timeout=120)
+    llm = _llm(answerer, url, "smollm2", timeout=120)
     caught = []
     for question in (
         "How far is Abu Grain from Sirte?",
@@ -98,9 +98,9 @@ def test_small_model_replies_are_checked_sentence_by_sentence(answerer: Answerer
     assert caught
 
 
-def test_check_on_written_replies(answerer: Answerer) -> None:
+def test_check_on_written_replies(answerer: Conversation) -> None:
     """The checker itself, on replies written here (the model is not needed to test our own logic)."""
-    llm = LLMAnswerer(answerer, "http://127.0.0.1:9/v1", "none")
+    llm = LLMAnswerer(answerer.answerer, answerer.retriever.embedder, "http://127.0.0.1:9/v1", "none")
     hits = answerer.retriever.search("How far is Abu Grain from Sirte?")
     n = next(i for i, h in enumerate(hits, 1) if "140 kilometers" in h.record.text)
 
@@ -134,20 +134,29 @@ class _Slow(BaseHTTPRequestHandler):
         pass
 
 
-def test_down_or_slow_endpoint_gives_the_extractive_answer_and_a_notice(answerer: Answerer) -> None:
-    down = LLMAnswerer(answerer, f"http://127.0.0.1:{_free_port()}/v1", "none", timeout=5).ask(
-        "How far is Abu Grain from Sirte?"
-    )
+def test_down_or_slow_endpoint_gives_the_extractive_answer_and_a_notice(answerer: Conversation) -> None:
+    chat = _llm(answerer, f"http://127.0.0.1:{_free_port()}/v1", "none", timeout=5)
+    down = chat.ask("How far is Abu Grain from Sirte?")
     assert down.short_answer == "140 kilometers (about 85 miles)"
     assert down.notice.startswith("The language model at http://127.0.0.1:") and "APIConnectionError" in down.notice
+    # the conversation layer answers "Who said that?" itself: the (down) model is never asked
+    killed = chat.ask("How many GNA fighters were killed in recapturing Abu Grain?")
+    who = chat.ask("Who said that?", history=[down, killed])
+    assert not who.notice and who.short_answer == "Aziz Issa, a spokesperson for Misrata hospital"
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)  # a real server that answers too late
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/v1"
         started = time.monotonic()
-        slow = LLMAnswerer(answerer, url, "none", timeout=1).ask("How far is Abu Grain from Sirte?")
+        slow = _llm(answerer, url, "none", timeout=1).ask("How far is Abu Grain from Sirte?")
         assert time.monotonic() - started < 15  # gave up after the 1 s timeout, did not wait the server's 30 s
         assert slow.short_answer == "140 kilometers (about 85 miles)" and "no reply within 1 s" in slow.notice
     finally:
         server.shutdown()
+
+
+def _llm(conversation: Conversation, url: str, model: str, timeout: float) -> Conversation:
+    """The demo conversation with the LLM answerer in front of its reader (the fallback)."""
+    llm = LLMAnswerer(conversation.answerer, conversation.retriever.embedder, url, model, timeout=timeout)
+    return Conversation(conversation.retriever, llm, top_k=conversation.top_k)

@@ -84,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="how to search (hybrid)")
     evaluate.add_argument("--chunk-size", type=int, help="passage length in characters (default: 500)")
     evaluate.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring passages (100)")
+    evaluate.add_argument(
+        "--mode",
+        choices=["open", "reading"],
+        default="open",
+        help="open: retrieve from all reports (default); reading: answer each question from its own report "
+        "only (its 'source'; every paragraph of a SQuAD file), so reader and retrieval errors can be told apart",
+    )
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     _llm_flags(evaluate)
 
@@ -114,7 +121,10 @@ def _retrieval_flags(parser: argparse.ArgumentParser, top_k_help: str) -> None:
 
 
 def _llm_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--answerer", choices=["extractive", "llm"], help="who writes the answer (extractive)")
+    from askfront.answerers import ANSWERERS
+
+    parser.add_argument("--answerer", choices=list(ANSWERERS), help="who finds the answer (default: reader)")
+    parser.add_argument("--reader", help="a reader folder (reader.json + weights) instead of the shipped one")
     parser.add_argument("--llm-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1")
     parser.add_argument("--llm-model", help="model name at that endpoint")
 
@@ -183,7 +193,7 @@ def _search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from askfront.generate import load_answerer
+    from askfront.answerers import load_answerer
     from askfront.retrieve import Filters
 
     answerer = load_answerer(settings)
@@ -251,14 +261,14 @@ def _eval_once(settings: Settings, embedder, questions, args: argparse.Namespace
     from tqdm import tqdm
 
     from askfront import evaluate
+    from askfront.answerers import load_answerer
     from askfront.build import build_index
-    from askfront.generate import load_answerer
 
     report = build_index(settings, embedder, progress=not args.no_progress)
     print(f"askfront index: {report.summary()} -> {settings.index}", file=sys.stderr)
     answerer = load_answerer(settings, embedder)
     with tqdm(total=len(questions), desc="questions", unit="q", disable=args.no_progress) as bar:
-        results = evaluate.run(answerer, questions, on_result=lambda _: bar.update())
+        results = evaluate.run(answerer, questions, on_result=lambda _: bar.update(), mode=args.mode)
     metrics = evaluate.summarize(results)
     print(evaluate.format_table(metrics))
     if args.out and not args.grid:

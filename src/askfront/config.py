@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -33,8 +34,17 @@ class Settings:
     top_k: int = 5
     retriever: str = "hybrid"  # dense | bm25 | hybrid
     max_file_mb: float = 20.0
-    # "extractive" (default, no model needed) or "llm": a model behind an OpenAI-compatible endpoint.
-    answerer: str = "extractive"
+    # "reader" (default): the trained span reader shipped in askfront/models/reader; "rules": the hand-rule
+    # extractor it replaced (kept for comparison); "llm": a model behind an OpenAI-compatible endpoint.
+    answerer: str = "reader"
+    reader: str = ""  # a reader folder (reader.json + weights) other than the shipped one
+    # The reader answers when its best span beats its no-answer score by this margin (logits), less
+    # reader_rank_penalty per retrieval rank below the first. Calibrated by `python benchmarks/reader.py`
+    # on the first 5 articles of SQuAD v2.0 dev-heldin (1,206 questions, open retrieval; none of them in the
+    # figures reported): the best mean of answerable-question F1 and SQuAD v2.0 F1 over a grid of
+    # margins -3..12 and penalties 0..4 (see benchmarks/RESULTS.md, "Reader").
+    reader_min_margin: float = 2.75
+    reader_rank_penalty: float = 1.0
     llm_url: str = ""  # e.g. http://127.0.0.1:11434/v1 (Ollama) or http://127.0.0.1:8080/v1 (llama.cpp)
     llm_model: str = ""
     llm_key: str = ""  # only if the endpoint wants one; set it in the environment, not on the command line
@@ -43,6 +53,27 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 0
     auth: str = ""  # "user:password" turns on Gradio's login page
+
+    def __post_init__(self) -> None:
+        """Refuse impossible values when the settings are made, not deep inside a run."""
+        choices = {
+            "precision": ("auto", "fp32", "bf16"),
+            "index_type": ("auto", "flat", "hnsw"),
+            "retriever": ("dense", "bm25", "hybrid"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+        positive = ("batch_size", "chunk_size", "top_k", "hnsw_threshold", "max_file_mb", "llm_timeout")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be greater than 0, not {getattr(self, name)!r}")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ConfigError(f"chunk_overlap must be at least 0 and below chunk_size, not {self.chunk_overlap}")
+        if not 0 <= self.port < 65536:
+            raise ConfigError(f"port must be 0..65535, not {self.port}")
+        if not math.isfinite(self.reader_min_margin) or not 0 <= self.reader_rank_penalty < 100:
+            raise ConfigError("reader_min_margin must be a number and reader_rank_penalty 0..100")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

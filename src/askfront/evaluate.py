@@ -7,18 +7,20 @@ import json
 import math
 import re
 import string
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from askfront.errors import AskfrontError
+from askfront.index import ChunkRecord
+from askfront.retrieve import Hit
 
 if TYPE_CHECKING:
-    from askfront.answer import Answer, Answerer
+    from askfront.answer import Answer, Conversation
     from askfront.config import Settings
-    from askfront.generate import LLMAnswerer
-    from askfront.retrieve import Hit
+    from askfront.index import Index
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def read_squad(path: Path, corpus: Path, errors: list[str] | None = None) -> lis
     out: list[Question] = []
     for a, article in enumerate(data):
         title = str(article.get("title", f"article {a}"))
-        slug = re.sub(r"[^\w-]+", "-", title).strip("-")[:60] or f"article-{a}"
+        slug = article_slug(title, a)
         for p, paragraph in enumerate(article.get("paragraphs", [])):
             name = f"{slug}-{p:03d}.txt"
             (corpus / name).write_text(f"{title}\n\n{paragraph['context']}\n", encoding="utf-8")
@@ -118,6 +120,11 @@ def read_squad(path: Path, corpus: Path, errors: list[str] | None = None) -> lis
                         raise AskfrontError(message) from None
                     errors.append(message)
     return out
+
+
+def article_slug(title: str, number: int) -> str:
+    """The file-name prefix of a SQuAD article's paragraphs in the corpus ``read_squad`` writes."""
+    return re.sub(r"[^\w-]+", "-", title).strip("-")[:60] or f"article-{number}"
 
 
 @dataclass
@@ -203,6 +210,9 @@ def summarize(results: list[Result]) -> dict[str, float | int | None]:
         "unanswerable": len(unanswerable),
         "exact_match": mean([r.em for r in answerable]),
         "f1": mean([r.f1 for r in answerable]),
+        # SQuAD v2.0's official figures: every question counts, and abstaining on an unanswerable one scores 1
+        "exact_match_all": mean([r.em if r.answerable else float(r.abstained) for r in results]),
+        "f1_all": mean([r.f1 if r.answerable else float(r.abstained) for r in results]),
         "answer_in_text": mean([r.in_answer for r in answerable]),
         "recall@1": mean([float(r.first_relevant is not None and r.first_relevant <= 1) for r in ranked]),
         "recall@5": mean([float(r.first_relevant is not None and r.first_relevant <= 5) for r in ranked]),
@@ -224,26 +234,56 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
     return sorted_values[rank - 1]
 
 
+MODES = ("open", "reading")
+
+
 def run(
-    answerer: Answerer | LLMAnswerer,
+    conversation: Conversation,
     questions: list[Question],
     depth: int = 10,
     on_result: Callable[[Result], None] | None = None,
+    mode: str = "open",
 ) -> list[Result]:
-    """Ask every question (each on its own, no conversation) and score it; retrieval is scored to ``depth``."""
+    """Ask every question (each on its own, no conversation) and score it.
+
+    ``open``: retrieval over all reports, scored to ``depth``. ``reading``: the answerer reads only the
+    question's own report (its ``source``), whole, as one passage: what it scores is the reader alone."""
+    if mode not in MODES:
+        raise AskfrontError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     results = []
     for question in questions:
-        hits = answerer.retriever.search(question.question, top_k=depth)
-        result = score(question, answerer.ask(question.question), hits)
+        if mode == "open":
+            hits = conversation.retriever.search(question.question, top_k=depth)
+            answer = conversation.ask(question.question)
+        else:
+            hits = [whole_report(conversation.retriever.index, question)]
+            started = time.perf_counter()
+            answer = conversation.answerer.answer(question.question, question.question, hits)
+            answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
+        result = score(question, answer, hits)
         results.append(result)
         if on_result:
             on_result(result)
     return results
 
 
+def whole_report(index: Index, question: Question) -> Hit:
+    """The question's own report as one passage (reading-comprehension mode)."""
+    if not question.source:
+        raise AskfrontError(f"question {question.id or question.question!r} names no source report to read")
+    paths = [p for p, _t, _d in index.documents() if p == question.source or p.endswith("/" + question.source)]
+    if not paths:
+        raise AskfrontError(f"question {question.id or question.question!r}: report {question.source} is not indexed")
+    doc = index.document(paths[0])
+    record = ChunkRecord(-1, doc.path, doc.title, doc.date, doc.source, 0, len(doc.text), None, doc.text)
+    return Hit(record, 1.0)
+
+
 _LABELS = {
     "exact_match": "exact match",
     "f1": "F1",
+    "exact_match_all": "EM, all (SQuAD v2.0)",
+    "f1_all": "F1, all (SQuAD v2.0)",
     "answer_in_text": "answer in answer text",
     "recall@1": "retrieval recall@1",
     "recall@5": "retrieval recall@5",

@@ -25,6 +25,10 @@ DISTANCE = re.compile(
 )
 _AS_FAR_AS = re.compile(r"\bas far as\s+[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
 _SAY_VERBS = {"say", "tell", "note", "claim", "announce", "report", "state", "confirm", "add", "insist", "deny"}
+# Verbs that make their subject the source of what they report ("deny" does not: it disputes it).
+_REPORT_VERBS = _SAY_VERBS - {"deny"} | {"estimate", "tally", "count"}
+# Dependents that carry what a verb reports: "X said [that seven died]", "seven died, [X said]".
+_REPORTED = {"ccomp", "parataxis", "xcomp"}
 _WH = {"what", "which", "who", "whom", "whose", "when", "where", "how", "why"}
 _NUMERIC_NOUNS = {"population", "number", "toll", "count", "total", "figure", "casualties", "death"}
 _PLACE_NOUNS = {"city", "town", "village", "country", "place", "district", "area", "region", "checkpoint", "base"}
@@ -464,8 +468,13 @@ def _governing_verb(token: Token) -> Token | None:
 
 
 def _display(span: Span) -> str:
-    """Short-answer text: the span itself, with 'X or about Y' shown as 'X (about Y)'."""
-    text = " ".join(span.text.split()).strip(" ,;:")
+    """Short-answer text of a span (see ``display``)."""
+    return display(span.text)
+
+
+def display(text: str) -> str:
+    """Short-answer text: the words, with 'X or about Y' shown as 'X (about Y)'."""
+    text = " ".join(text.split()).strip(" ,;:")
     m = re.match(r"^(.*?\S)\s+or\s+((?:about|around|some|nearly|roughly|approximately)\s+.+)$", text)
     if m and DISTANCE.fullmatch(text):
         return f"{m.group(1)} ({m.group(2)})"
@@ -473,7 +482,9 @@ def _display(span: Span) -> str:
 
 
 def attribution(sent: Span, answer_start: int, answer_end: int) -> str:
-    """Who the sentence says makes the claim ('according to X', 'X said'), unless that is the answer."""
+    """Who the sentence says makes the claim ('according to X', 'X said that ...'), unless that is the
+    answer. A verb's subject is a source only of what the verb reports: "Da'esh claimed the attack,
+    which killed 60" does not make Da'esh the source of the 60."""
     m = re.search(r"\baccording to\s+(.+?)(?:[.;]|$)", sent.text)
     if m:
         start = sent.start_char + m.start(1)
@@ -481,13 +492,30 @@ def attribution(sent: Span, answer_start: int, answer_end: int) -> str:
         if not (start <= answer_start < end):
             return "according to " + " ".join(m.group(1).split()).rstrip(",")
         return ""
+    answer = [t for t in sent if t.idx < answer_end and t.idx + len(t) > answer_start]
+    if not answer:
+        return ""
     for token in sent:
-        if token.lemma_.lower() in _SAY_VERBS and token.pos_ == "VERB":
+        if token.lemma_.lower() in _REPORT_VERBS and token.pos_ == "VERB":
             subjects = [c for c in token.children if c.dep_ in {"nsubj"}]
             if not subjects or subjects[0].pos_ == "PRON":
                 continue
             subject = sent.doc[subjects[0].left_edge.i : subjects[0].right_edge.i + 1]
             if subject.start_char <= answer_start < subject.end_char:
                 return ""
+            if not _reports(token, answer[0]):
+                continue
             return f"according to {' '.join(subject.text.split())}"
     return ""
+
+
+def _reports(verb: Token, token: Token) -> bool:
+    """``token`` is part of what ``verb`` reports: inside its clausal complement, or in the clause that
+    the verb comments on ("Seven were killed, a spokesman said")."""
+
+    def inside(t: Token, anchor: Token) -> bool:
+        return anchor.left_edge.i <= t.i <= anchor.right_edge.i
+
+    if any(c.dep_ in _REPORTED and inside(token, c) for c in verb.children):
+        return True
+    return verb.dep_ in _REPORTED and verb.head.i != verb.i and inside(token, verb.head) and not inside(token, verb)

@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from askfront.answer import ABSTAIN_TEXT, Answer, Answerer, closest_passages, passage_citation, resolve_followup
+from askfront import extract
+from askfront.answer import ABSTAIN_TEXT, Answer, Answerer, abstain, passage_citation
 from askfront.errors import ConfigError
 
 if TYPE_CHECKING:
-    from askfront.config import Settings
+    from spacy.language import Language
+
     from askfront.embed import Embedder
-    from askfront.retrieve import Filters, Hit
+    from askfront.retrieve import Hit
 
 SYSTEM_PROMPT = (
     "You answer questions about news reports using only the numbered passages given. "
@@ -89,22 +91,33 @@ def _missing(text: str, sources: list[str]) -> list[str]:
 
 
 class LLMAnswerer:
-    """Answers written by a model on an OpenAI-compatible server (Ollama, llama.cpp server, vLLM)."""
+    """Answers written by a model on an OpenAI-compatible server (Ollama, llama.cpp server, vLLM).
 
-    def __init__(self, fallback: Answerer, base_url: str, model: str, api_key: str = "", timeout: float = 30.0) -> None:
+    It sees the passages the conversation retrieved and the question as resolved (a follow-up stands
+    alone); if the endpoint fails, ``fallback`` answers from the same passages, with a notice."""
+
+    def __init__(
+        self,
+        fallback: Answerer,
+        embedder: Embedder,
+        base_url: str,
+        model: str,
+        api_key: str = "",
+        timeout: float = 30.0,
+        nlp: Language | None = None,
+    ) -> None:
         if not base_url or not model:
             raise ConfigError("the llm answerer needs ASKFRONT_LLM_URL (or --llm-url) and ASKFRONT_LLM_MODEL")
-        self.fallback, self.base_url, self.model = fallback, base_url, model
+        self.fallback, self.embedder, self.base_url, self.model = fallback, embedder, base_url, model
         self.api_key, self.timeout = api_key, timeout
         self._client = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings, fallback: Answerer) -> LLMAnswerer:
-        return cls(fallback, settings.llm_url, settings.llm_model, settings.llm_key, settings.llm_timeout)
+        self._nlp = nlp
 
     @property
-    def retriever(self):
-        return self.fallback.retriever
+    def nlp(self) -> Language:
+        if self._nlp is None:
+            self._nlp = extract.load_nlp()
+        return self._nlp
 
     @property
     def client(self):
@@ -118,16 +131,13 @@ class LLMAnswerer:
             )
         return self._client
 
-    def ask(self, question: str, history: list[Answer] | None = None, filters: Filters | None = None) -> Answer:
+    def answer(self, question: str, resolved: str, hits: list[Hit]) -> Answer:
         """Ask the model; check its reply; fall back to the extractive answer if the endpoint fails."""
         import openai
 
         started = time.perf_counter()
-        history = history or []
-        resolved = resolve_followup(question, history, self.fallback.nlp)
-        hits = self.retriever.search(resolved, top_k=self.fallback.top_k, filters=filters)
         if not hits:
-            return self.fallback.ask(question, history, filters)
+            return abstain(question, resolved, hits)
         prompt = "\n\n".join(f"[{n}] {' '.join(h.record.text.split())}" for n, h in enumerate(hits, 1))
         try:
             reply = self.client.chat.completions.create(
@@ -141,15 +151,14 @@ class LLMAnswerer:
             )
             text = (reply.choices[0].message.content or "").strip()
         except openai.APITimeoutError:
-            return self._fallback(question, history, filters, f"no reply within {self.timeout:g} s")
+            return self._fallback(question, resolved, hits, f"no reply within {self.timeout:g} s")
         except (openai.APIError, OSError) as err:
-            return self._fallback(question, history, filters, f"{type(err).__name__}: {str(err)[:80]}")
+            return self._fallback(question, resolved, hits, f"{type(err).__name__}: {str(err)[:80]}")
         generated = time.perf_counter()
         answer = self.checked(question, resolved, text, hits)
         answer.timings = {
             "generate_ms": (generated - started) * 1000,
             "check_ms": (time.perf_counter() - generated) * 1000,
-            "total_ms": (time.perf_counter() - started) * 1000,
         }
         return answer
 
@@ -157,8 +166,7 @@ class LLMAnswerer:
         """The model's ``reply`` turned into an Answer in which only checked sentences carry citations."""
         passages = {n: h.record.text for n, h in enumerate(hits, 1)}
         if not reply or (_SAYS_NOTHING.search(reply) and not _MARK.search(reply)):
-            closest = closest_passages(hits)
-            return Answer(question, ABSTAIN_TEXT, "", abstained=True, resolved_question=resolved, closest=closest)
+            return abstain(question, resolved, hits)
         checks = self._check(reply, passages)
         shown, cited = [], set()
         for check in checks:
@@ -184,7 +192,7 @@ class LLMAnswerer:
         )
 
     def _check(self, reply: str, passages: dict[int, str]) -> list[SentenceCheck]:
-        nlp = self.fallback.nlp
+        nlp = self.nlp
         sentences = [s.text.strip() for s in nlp(reply).sents if s.text.strip()]
         units: list[tuple[str, list[int]]] = []
         for sentence in sentences:
@@ -196,7 +204,7 @@ class LLMAnswerer:
                 units.append((text, marks))
         source_sentences = {n: [s.text for s in nlp(text).sents if s.text.strip()] for n, text in passages.items()}
         flat = [(n, s) for n, sents in source_sentences.items() for s in sents]
-        vectors = self.retriever.embedder.encode([u[0] for u in units] + [s for _, s in flat])
+        vectors = self.embedder.encode([u[0] for u in units] + [s for _, s in flat])
         mine, theirs = vectors[: len(units)], vectors[len(units) :]
         checks = []
         for (text, marks), vector in zip(units, mine, strict=True):
@@ -206,17 +214,7 @@ class LLMAnswerer:
             checks.append(check_sentence(text, marks, passages, sims))
         return checks
 
-    def _fallback(self, question: str, history: list[Answer], filters: Filters | None, why: str) -> Answer:
-        answer = self.fallback.ask(question, history, filters)
+    def _fallback(self, question: str, resolved: str, hits: list[Hit], why: str) -> Answer:
+        answer = self.fallback.answer(question, resolved, hits)
         answer.notice = f"The language model at {self.base_url} did not answer ({why}); this is the extractive answer."
         return answer
-
-
-def load_answerer(settings: Settings, embedder: Embedder | None = None) -> Answerer | LLMAnswerer:
-    """The answerer ``settings.answerer`` names, over the index and model the settings name."""
-    extractive = Answerer.from_settings(settings, embedder)
-    if settings.answerer == "extractive":
-        return extractive
-    if settings.answerer == "llm":
-        return LLMAnswerer.from_settings(settings, extractive)
-    raise ConfigError(f"answerer must be 'extractive' or 'llm', not {settings.answerer!r}")

@@ -28,9 +28,8 @@ from askfront.retrieve import Filters
 if TYPE_CHECKING:
     import gradio as gr
 
-    from askfront.answer import Answerer
+    from askfront.answer import Conversation
     from askfront.embed import Embedder
-    from askfront.generate import LLMAnswerer
 
 EXAMPLES = [
     "How far is Abu Grain from Sirte?",
@@ -66,7 +65,7 @@ class Service:
 
     settings: Settings
     embedder: Embedder
-    answerer: Answerer | LLMAnswerer
+    answerer: Conversation
 
     def __post_init__(self) -> None:
         self._build_lock = threading.Lock()
@@ -74,9 +73,9 @@ class Service:
     @classmethod
     def start(cls, settings: Settings, log=print) -> Service:
         """Load the model and the index once (building the index first if there is none)."""
+        from askfront.answerers import load_answerer
         from askfront.build import build_index
         from askfront.embed import Embedder
-        from askfront.generate import load_answerer
         from askfront.index import live_version
 
         embedder = Embedder(settings.model, settings.precision, settings.batch_size)
@@ -100,8 +99,8 @@ class Service:
 
     def rebuild(self) -> str:
         """Update the index from the corpus (incremental), then answer from the new one."""
+        from askfront.answerers import load_answerer
         from askfront.build import build_index
-        from askfront.generate import load_answerer
 
         if not self._build_lock.acquire(blocking=False):
             return "A rebuild is already running."

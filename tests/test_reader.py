@@ -1,0 +1,173 @@
+"""The trained span reader: the training script end to end, the shipped weights and their checksum,
+whole quantities, attribution, and reading-comprehension evaluation."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from askfront import reader as rd
+from askfront.embed import ModelError
+
+from .conftest import ROOT
+from .test_cli import askfront
+
+SQUAD_TRAIN = ROOT.parent / "shared" / "qa" / "squad-v1.1-train.json.gz"
+
+
+def _tiny_squad(path: Path, questions: int = 40) -> None:
+    """The first ``questions`` questions of SQuAD v1.1 train (../shared/qa), as a file of their own."""
+    assert SQUAD_TRAIN.is_file(), f"{SQUAD_TRAIN} is missing: ../shared must sit beside the project"
+    with gzip.open(SQUAD_TRAIN, "rt", encoding="utf-8") as fh:
+        article = json.load(fh)["data"][0]
+    paragraphs, count = [], 0
+    for paragraph in article["paragraphs"]:
+        paragraphs.append(paragraph)
+        count += len(paragraph["qas"])
+        if count >= questions:
+            break
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        json.dump({"version": "1.1", "data": [{**article, "paragraphs": paragraphs}]}, fh)
+
+
+def _train(*args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(ROOT / "training" / "train_reader.py"), "--precision", "fp32", "--threads", "2", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def test_training_script_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
+    data = tmp_path / "tiny.json.gz"
+    _tiny_squad(data)
+    out = tmp_path / "run"
+    common = ("--data", str(data), "--out", str(out), "--batch-size", "8", "--save-every", "1", "--log-every", "1")
+    first = _train(*common, "--max-steps", "2")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "without answer" in first.stdout and "step 2/2" in first.stdout
+    meta = json.loads((out / "reader" / "reader.json").read_text())
+    weights = out / "reader" / meta["weights"]
+    assert meta["sha256"] == rd.file_sha256(weights) and meta["trained"]["steps"] == 2
+    assert weights.stat().st_size <= 30e6  # fp16, word embeddings left out
+
+    again = _train(*common, "--max-steps", "3")  # the same run, taken further: it starts from its checkpoint
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resumed from" in again.stdout and "at step 2" in again.stdout and "step 3/3" in again.stdout
+
+    model, meta = rd.load_model(out / "reader")
+    assert meta["trained"]["steps"] == 3 and not model.training
+    tokenizer = rd.load_tokenizer()
+    features = rd.tokenize(tokenizer, ["Where is it?"], ["The statue stands in front of the Main Building."], 64, 16)
+    assert features.example == [0] and features.offsets[0][0] is None  # [CLS] is not passage text
+
+
+def test_shipped_reader_is_small_fp16_and_recorded() -> None:
+    from safetensors import safe_open
+
+    meta = json.loads((rd.READER_DIR / rd.META_FILE).read_text())
+    weights = rd.READER_DIR / meta["weights"]
+    assert weights.stat().st_size <= 30e6
+    assert rd.file_sha256(weights) == meta["sha256"]
+    with safe_open(str(weights), "pt") as fh:
+        names = list(fh.keys())
+        assert rd.WORD_EMBEDDINGS not in names and "qa_outputs.weight" in names
+        assert {str(fh.get_tensor(n).dtype) for n in names} == {"torch.float16"}
+    card = (rd.READER_DIR / "MODEL_CARD.md").read_text()
+    assert "CC BY-SA 4.0" in card and "all-MiniLM-L6-v2" in card and "train_reader.py" in card
+
+
+def test_damaged_reader_weights_are_refused_naming_the_file(tmp_path: Path, demo_settings) -> None:
+    folder = tmp_path / "reader"
+    shutil.copytree(rd.READER_DIR, folder)
+    weights = folder / rd.WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[-100] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"reader\.safetensors: sha256 .* does not match"):
+        rd.load_model(folder)
+
+    work = demo_settings.index.parent
+    done = askfront("ask", "--reader", str(folder), "How far is Abu Grain from Sirte?", cwd=work)
+    assert done.returncode == 2, done.stdout
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("askfront: error: ") and str(weights) in line and "does not match" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "picked", "whole"),
+    [
+        ("Rebuilding will cost over 9 billion euros, the bank said.", "9 billion", "over 9 billion euros"),
+        ("Rebuilding will cost over 9 billion euros, the bank said.", "billion", "over 9 billion euros"),
+        ("It offers a reward of up to $5 million for information.", "5 million", "up to $5 million"),
+        ("They retook more than 700 square miles of territory.", "700", "more than 700 square miles"),
+        ("Abu Grain is 140 kilometers or about 85 miles from Sirte.", "140 kilometers",
+         "140 kilometers or about 85 miles"),
+        ("seven members of GNA forces were killed and 19 wounded", "seven", "seven"),
+        ("The IS had taken the checkpoint back on May 5, advancing", "May 5", "May 5"),
+        ("The Libyan National Army commanded by Khalifa Haftar", "Khalifa Haftar", "Khalifa Haftar"),
+    ],
+)  # fmt: skip
+def test_answers_keep_whole_quantities(text: str, picked: str, whole: str) -> None:
+    start = text.index(picked)
+    a, b = rd.whole_quantity(text, start, start + len(picked))
+    assert text[a:b] == whole
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answer", "source"),
+    [
+        ("Da'esh claimed the attack, which killed more than 60 people in the market.", "more than 60", ""),
+        ("A ministry spokesman said that seven soldiers were killed.", "seven", "according to A ministry spokesman"),
+        ("Seven soldiers were killed, the ministry said.", "Seven", "according to the ministry"),
+        ("The army denied that 40 civilians died.", "40", ""),
+        ("Seven were killed and 19 wounded according to Aziz Issa, a spokesperson.", "19",
+         "according to Aziz Issa, a spokesperson"),
+    ],
+)  # fmt: skip
+def test_attribution_only_for_who_reports_the_figure(sentence: str, answer: str, source: str) -> None:
+    from askfront import extract
+
+    doc = extract.load_nlp()(sentence)
+    start = sentence.index(answer)
+    assert extract.attribution(doc[:], start, start + len(answer)) == source
+
+
+def test_reader_reads_the_answer_span_and_abstains_without_one(answerer) -> None:
+    reader = answerer.answerer
+    assert isinstance(reader, rd.ReaderAnswerer)
+    passage = "The port of Misrata reopened on 3 June. Harbour master Salem Ounis said 14 cargo ships were waiting."
+    found = reader.read(
+        ["How many cargo ships were waiting?", "How many tonnes of grain did they carry?"], [passage] * 2
+    )
+    ships, grain = sorted(found, key=lambda g: g.example)
+    assert passage[ships.start : ships.end] == "14" and ships.margin > reader.min_margin
+    assert grain.margin < reader.min_margin
+
+
+def test_reading_mode_scores_each_question_on_its_own_report(tmp_path: Path) -> None:
+    from .test_evaluate import SQUAD
+
+    (tmp_path / "dev.json").write_text(json.dumps(SQUAD), encoding="utf-8")
+    done = askfront("eval", "dev.json", "--mode", "reading", "--out", "out", "--no-progress", cwd=tmp_path)
+    assert "4 questions (2 answerable, 2 not)" in done.stdout, done.stderr
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    by_id = {r["id"]: r for r in data["results"]}
+    assert by_id["p1"]["predicted"] == "14"
+    # each question sees only its own paragraph: one passage, the whole report
+    assert [r["file"] for r in by_id["p1"]["retrieved"]] == ["Port-of-Misrata-000.txt"]
+    assert [r["file"] for r in by_id["p4"]["retrieved"]] == ["Port-of-Misrata-001.txt"]
+    assert by_id["p3"]["abstained"]
+    assert data["metrics"]["f1_all"] is not None
+
+
+def test_rule_answerer_stays_selectable(demo_settings) -> None:
+    work = demo_settings.index.parent
+    done = askfront("ask", "--answerer", "rules", "--json", "How far is Abu Grain from Sirte?", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["short_answer"] == "140 kilometers (about 85 miles)"
+    bad = askfront("ask", "--answerer", "oracle", "x?", cwd=work)
+    assert bad.returncode == 2 and "invalid choice: 'oracle'" in bad.stderr
