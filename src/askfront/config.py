@@ -12,6 +12,9 @@ from typing import Any, get_type_hints
 from askfront.errors import ConfigError
 
 ENV_PREFIX = "ASKFRONT_"
+PRECISIONS = ("auto", "fp32", "bf16")
+INDEX_TYPES = ("auto", "flat", "hnsw")
+RETRIEVERS = ("dense", "bm25", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -56,11 +59,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         """Refuse impossible values when the settings are made, not deep inside a run."""
-        choices = {
-            "precision": ("auto", "fp32", "bf16"),
-            "index_type": ("auto", "flat", "hnsw"),
-            "retriever": ("dense", "bm25", "hybrid"),
-        }
+        choices = {"precision": PRECISIONS, "index_type": INDEX_TYPES, "retriever": RETRIEVERS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 from collections import OrderedDict
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from askfront.config import PRECISIONS
 from askfront.errors import AskfrontError, ConfigError
 
 if TYPE_CHECKING:
@@ -44,12 +46,24 @@ def weights_sha256(model_dir: Path) -> str:
     for name in _WEIGHT_FILES:
         weights = model_dir / name
         if weights.is_file():
-            digest = hashlib.sha256()
-            with weights.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            return digest.hexdigest()
+            return file_sha256(weights)
     raise ModelError(f"{model_dir}: no {' or '.join(_WEIGHT_FILES)} found; not a sentence-transformers model")
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, computed once per process while its size and modification time stay the same
+    (the embedder and the reader both check the packaged model's weights at start-up)."""
+    stat = path.stat()
+    return _file_sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def bf16_is_fast() -> bool:
@@ -70,7 +84,7 @@ class Embedder:
     """
 
     def __init__(self, model: str = "", precision: str = "auto", batch_size: int = 32) -> None:
-        if precision not in ("auto", "fp32", "bf16"):
+        if precision not in PRECISIONS:
             raise ConfigError(f"precision must be auto, fp32 or bf16, not {precision!r}")
         self.path = Path(model).expanduser() if model else default_model_path()
         self.name = DEFAULT_MODEL_NAME if not model else self.path.name

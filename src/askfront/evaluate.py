@@ -151,10 +151,15 @@ class Result:
         return bool(self.gold)
 
 
+def is_source(path: str, source: str) -> bool:
+    """The indexed report ``path`` is the question file's ``source`` (a file name, or a path under the corpus)."""
+    return path == source or path.endswith("/" + source)
+
+
 def relevant(text: str, path: str, question: Question) -> bool:
     """A passage is relevant when it contains a gold answer (and comes from the gold ``source`` file, if
     one is given); for an unanswerable question with a ``source``, any passage of that file is."""
-    from_source = not question.source or path == question.source or path.endswith("/" + question.source)
+    from_source = not question.source or is_source(path, question.source)
     if question.answers:
         return from_source and contains_answer(text, question.answers)
     return bool(question.source) and from_source
@@ -271,10 +276,15 @@ def whole_report(index: Index, question: Question) -> Hit:
     """The question's own report as one passage (reading-comprehension mode)."""
     if not question.source:
         raise AskfrontError(f"question {question.id or question.question!r} names no source report to read")
-    paths = [p for p, _t, _d in index.documents() if p == question.source or p.endswith("/" + question.source)]
-    if not paths:
-        raise AskfrontError(f"question {question.id or question.question!r}: report {question.source} is not indexed")
-    doc = index.document(paths[0])
+    try:
+        doc = index.document(question.source)  # the usual case, without listing every report
+    except KeyError:
+        paths = [p for p, _t, _d in index.documents() if is_source(p, question.source)]
+        if not paths:
+            raise AskfrontError(
+                f"question {question.id or question.question!r}: report {question.source} is not indexed"
+            ) from None
+        doc = index.document(paths[0])
     record = ChunkRecord(-1, doc.path, doc.title, doc.date, doc.source, 0, len(doc.text), None, doc.text)
     return Hit(record, 1.0)
 

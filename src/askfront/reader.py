@@ -8,7 +8,6 @@ read from the packaged embedding model, whose weights are sha-checked like every
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import numpy as np
 
 from askfront import extract
 from askfront.answer import LRU, Answer, abstain, citation
-from askfront.embed import DEFAULT_MODEL_SHA256, ModelError, default_model_path, weights_sha256
+from askfront.embed import DEFAULT_MODEL_SHA256, ModelError, default_model_path, file_sha256, weights_sha256
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,14 +38,6 @@ WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
 # Longest answer the reader may mark, in word pieces ("more than 700 square miles" is 6; SQuAD answers
 # rarely pass 20).
 MAX_ANSWER_TOKENS = 30
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_tokenizer(base: Path | None = None) -> PreTrainedTokenizerFast:
@@ -286,17 +277,6 @@ def whole_quantity(text: str, start: int, end: int) -> tuple[int, int]:
         if m.start() <= start and end <= m.end():
             return m.start(), m.end()
     return start, end
-
-
-def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """Characters of the sentence(s) of ``text`` that hold ``start``..``end`` (a cheap split on end marks;
-    the caller refines it with spaCy when it needs the parse anyway)."""
-    s = 0
-    for m in _SENTENCE_END.finditer(text, 0, start):
-        s = m.end()
-    m = _SENTENCE_END.search(text, max(start, end - 1))
-    e = m.start() + 1 if m else len(text.rstrip())
-    return s, e
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from askfront.config import RETRIEVERS
 from askfront.embed import Embedder
 from askfront.errors import ConfigError
 from askfront.index import ChunkRecord, Index, tokenize
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
-MODES = ("dense", "bm25", "hybrid")
+MODES = RETRIEVERS
 
 
 @dataclass(frozen=True)
