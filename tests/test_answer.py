@@ -103,6 +103,7 @@ def test_demo_question_file_accuracy(answerer: Conversation, rules: Conversation
     assert by_rules["exact_match"] >= 0.9 and by_rules["abstention_recall"] == 1.0, by_rules
 
 
+@pytest.mark.slow
 def test_ask_json_is_one_object(demo_settings) -> None:
     work = demo_settings.index.parent
     done = askfront("ask", "--json", "How far is Abu Grain from Sirte?", cwd=work)

@@ -13,7 +13,7 @@ import pytest
 
 from askfront.build import build_index
 from askfront.config import Settings
-from askfront.embed import Embedder
+from askfront.embed import Embedder, model_identity
 from askfront.index import BadIndexError, Index, live_version
 from askfront.retrieve import Filters, Retriever
 from tests.conftest import CountingEmbedder
@@ -32,7 +32,10 @@ def test_demo_index_answers_the_distance_question_first(settings: Settings, coun
     index = Index.open(settings.index)
     assert report.chunks == len(index) == counting.encoded > 3
     manifest = index.manifest
-    assert manifest.model_sha256 == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    weights = manifest.model_files["model.safetensors"]
+    assert weights == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    assert {"tokenizer.json", "vocab.txt", "1_Pooling/config.json"} <= set(manifest.model_files)
+    assert manifest.model_sha256 == model_identity(manifest.model_files) == counting.sha256
     assert (manifest.chunk_size, manifest.chunk_overlap) == (settings.chunk_size, settings.chunk_overlap)
     assert set(manifest.files) == {"misrata-militia-gain-back-territory.txt"}
     for mode in ("hybrid", "dense", "bm25"):
@@ -98,7 +101,7 @@ def test_bad_files_are_reported_by_name_and_the_rest_is_indexed(settings: Settin
     (corpus / "empty.txt").write_bytes(b"")
     (corpus / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3 not really a pdf")
-    (corpus / "gone.txt").symlink_to(corpus / "does-not-exist.txt")  # vanished between listing and reading
+    (corpus / "gone.txt").symlink_to(corpus / "does-not-exist.txt")  # a link whose target has vanished
     with (corpus / "huge.txt").open("wb") as fh:
         fh.truncate(50 * 1024 * 1024)
     messages: list[str] = []
@@ -109,7 +112,7 @@ def test_bad_files_are_reported_by_name_and_the_rest_is_indexed(settings: Settin
     for name in report.failed:
         line = next(m for m in messages if name in m)
         assert "\n" not in line and line.startswith("askfront: error: ")
-    assert "disappeared" in report.failed["gone.txt"] and "too large" in report.failed["huge.txt"]
+    assert "broken symbolic link" in report.failed["gone.txt"] and "too large" in report.failed["huge.txt"]
     assert "140 kilometers" in _search(settings, counting, QUESTION)[0].record.text
 
 

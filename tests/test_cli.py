@@ -13,18 +13,24 @@ from pathlib import Path
 
 import pytest
 
+from askfront.build import HOLD_STEPS, build_index
+from askfront.config import Settings
 from askfront.index import Index, live_version
+from askfront.retrieve import Retriever
 
 QUESTION = "How far is Abu Grain from Sirte?"
 
 
-def askfront(*args: str, cwd: Path, prefix: tuple[str, ...] = (), **kw) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def askfront(
+    *args: str, cwd: Path, prefix: tuple[str, ...] = (), extra_env: dict[str, str] | None = None, **kw
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     return subprocess.run(
         [*prefix, sys.executable, "-m", "askfront", *args], cwd=cwd, env=env, capture_output=True, text=True, **kw
     )
 
 
+@pytest.mark.slow
 def test_index_then_search_from_the_default_folders(demo_corpus: Path) -> None:
     work = demo_corpus.parent
     (demo_corpus / "notes.txt").write_bytes("Notes\n\nCaf\xe9 near the front.".encode("latin-1"))
@@ -49,6 +55,7 @@ def test_index_then_search_from_the_default_folders(demo_corpus: Path) -> None:
     assert {"path", "title", "start", "end", "score", "text"} <= set(rows[0])
 
 
+@pytest.mark.slow
 def test_missing_or_damaged_index_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     missing = askfront("search", "--index", str(tmp_path / "nowhere"), QUESTION, cwd=tmp_path)
     assert missing.returncode == 2
@@ -64,6 +71,7 @@ def test_missing_or_damaged_index_is_one_line_not_a_traceback(tmp_path: Path) ->
     assert no_corpus.returncode == 2 and "corpus folder not found" in no_corpus.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0 and not shutil.which("setpriv"), reason="needs setpriv to drop root's bypass")
 def test_unreadable_file_is_reported_and_skipped(demo_corpus: Path) -> None:
     secret = demo_corpus / "locked.txt"
@@ -84,42 +92,38 @@ def _bigger_corpus(corpus: Path, files: int) -> None:
         (corpus / f"dispatch-{n:03d}.txt").write_text("\n\n".join(paragraphs))
 
 
-def test_sigkill_mid_build_leaves_the_previous_index_intact(demo_corpus: Path) -> None:
+@pytest.mark.slow
+@pytest.mark.parametrize("step", HOLD_STEPS)
+def test_sigkill_mid_build_leaves_the_previous_index_intact(demo_corpus: Path, embedder, step: str) -> None:
+    """`askfront index` is held at a named step (ASKFRONT_TEST_HOLD) and killed there, every time."""
     work = demo_corpus.parent
-    assert askfront("index", cwd=work).returncode == 0
+    build_index(Settings(corpus=demo_corpus, index=work / "index"), embedder, progress=False)
     before = live_version(work / "index")
     files_before = dict(Index(before).manifest.files)
-    _bigger_corpus(demo_corpus, 120)
+    _bigger_corpus(demo_corpus, 3)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "askfront", "index", "--no-progress"],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ASKFRONT_TEST_HOLD": step},
+    )
+    held = work / "index" / f".held-{step}"
+    deadline = time.monotonic() + 120
+    while not held.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, f"the build never reached {step}"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    # the live index is still the one from before the killed build, whole and searchable
+    assert live_version(work / "index") == before
+    index = Index.open(work / "index")
+    assert index.manifest.files == files_before and index.verify() == []
+    assert "140 kilometers" in Retriever(index, embedder).search(QUESTION, top_k=1)[0].record.text
+    index.close()
+    held.unlink()
 
-    for kill_when in ("embedding", "writing"):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "askfront", "index"],
-            cwd=work,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + 240
-        if kill_when == "embedding":
-            buffer = b""
-            while b"chunks:" not in buffer and time.monotonic() < deadline:
-                buffer += os.read(proc.stderr.fileno(), 4096)  # progress bar lines
-        else:
-            while not list((work / "index").glob(".build-*")) and proc.poll() is None:
-                assert time.monotonic() < deadline
-                time.sleep(0.002)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        assert proc.returncode == -signal.SIGKILL or kill_when == "writing"
-        if proc.returncode == -signal.SIGKILL:
-            # the live index is still the one from before the killed build, whole and searchable
-            assert live_version(work / "index") == before
-            assert Index.open(work / "index").manifest.files == files_before
-            found = askfront("search", "--top-k", "1", QUESTION, cwd=work)
-            assert found.returncode == 0 and "140 kilometers" in found.stdout
-
-    finished = askfront("index", "--no-progress", cwd=work)
-    assert finished.returncode == 0, finished.stderr
-    assert "120 added" in finished.stdout
+    report = build_index(Settings(corpus=demo_corpus, index=work / "index"), embedder, progress=False)
+    assert len(report.added) == 3 and report.written  # the next build cleans up and completes
     assert not list((work / "index").glob(".build-*")) and len(list((work / "index").glob("v-*"))) == 1
-    assert len(Index.open(work / "index").manifest.files) == 121
+    assert len(Index.open(work / "index").manifest.files) == 4

@@ -22,3 +22,29 @@ def test_env_overrides_defaults_and_flags_override_env() -> None:
 def test_bad_env_value_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="ASKFRONT_CHUNK_SIZE='big'"):
         Settings.from_env({"ASKFRONT_CHUNK_SIZE": "big"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ASKFRONT_INDEX_TYPE", "ivf", "index_type must be one of auto, flat, hnsw, not 'ivf'"),
+        ("ASKFRONT_ANSWERER", "gpt", "answerer must be one of reader, rules, llm, not 'gpt'"),
+        ("ASKFRONT_RETRIEVER", "magic", "retriever must be one of dense, bm25, hybrid"),
+        ("ASKFRONT_PRECISION", "fp8", "precision must be one of auto, fp32, bf16"),
+        ("ASKFRONT_TOP_K", "0", "top_k must be greater than 0"),
+        ("ASKFRONT_TOP_K", "5000", "top_k must be at most 100"),
+        ("ASKFRONT_MAX_FILE_MB", "nan", "max_file_mb must be greater than 0"),
+        ("ASKFRONT_CHUNK_OVERLAP", "900", "chunk_overlap must be at least 0 and below chunk_size"),
+    ],
+)
+def test_settings_are_checked_when_built(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        Settings.from_env({variable: value})
+
+
+def test_no_secret_in_the_public_settings() -> None:
+    settings = Settings(auth="editor:s3cret", llm_key="sk-123")
+    public = settings.public()
+    assert "auth" not in public and "llm_key" not in public and "s3cret" not in str(public)
+    assert public["answerer"] == "reader" and public["top_k"] == "5"
+    assert Settings(max_file_mb=20).max_file_bytes == 20_000_000

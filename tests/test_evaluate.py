@@ -51,6 +51,7 @@ def test_malformed_lines_are_named_and_skipped(tmp_path: Path) -> None:
         evaluate.read_questions(path)
 
 
+@pytest.mark.slow
 def test_eval_command_scores_and_writes_results(demo_corpus: Path) -> None:
     work = demo_corpus.parent
     (work / "q.jsonl").write_text(
@@ -61,8 +62,11 @@ def test_eval_command_scores_and_writes_results(demo_corpus: Path) -> None:
         "[1, 2]\n",
         encoding="utf-8",
     )
-    done = askfront("eval", "q.jsonl", "--out", "out", "--no-progress", cwd=work)
+    secrets = {"ASKFRONT_AUTH": "editor:s3cret-pass", "ASKFRONT_LLM_KEY": "sk-k3y-never-written"}
+    done = askfront("eval", "q.jsonl", "--out", "out", "--no-progress", cwd=work, extra_env=secrets)
     assert done.returncode == 1, done.stderr  # a malformed line was skipped, so not a clean run
+    written = " ".join(p.read_text(errors="replace") for p in (work / "out").iterdir())
+    assert "s3cret" not in written and "k3y" not in written and "s3cret" not in done.stdout + done.stderr
     assert "q.jsonl:4: skipped malformed question" in done.stderr
     assert "3 questions (2 answerable, 1 not)" in done.stdout
     data = json.loads((work / "out" / "results.json").read_text())
@@ -107,6 +111,7 @@ SQUAD = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_squad_file_becomes_a_corpus_and_is_scored(tmp_path: Path) -> None:
     (tmp_path / "dev.json").write_text(json.dumps(SQUAD), encoding="utf-8")
     done = askfront("eval", "dev.json", "--out", "out", "--no-progress", cwd=tmp_path)
@@ -129,6 +134,7 @@ def test_squad_file_becomes_a_corpus_and_is_scored(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_grid_compares_settings_in_one_table(demo_corpus: Path) -> None:
     work = demo_corpus.parent
     questions = ROOT / "eval" / "demo.jsonl"
@@ -146,10 +152,14 @@ def test_grid_compares_settings_in_one_table(demo_corpus: Path) -> None:
         ("bm25", "300"),
         ("bm25", "500"),
     ]
-    assert all(0.0 <= float(r[2]) <= 1.0 for r in rows)
+    # every combination still answers the demo questions (EM 0.83-0.87, recall@5 0.97-1.0 measured) ...
+    assert all(float(r[2]) >= 0.75 and float(r[4]) >= 0.9 for r in rows), table
+    # ... and the settings really differ between rows: dense and BM25 rank the passages differently
+    assert len({r[5] for r in rows}) > 1, table
     assert not (work / "index").exists()  # grid runs index into temporary folders
 
 
+@pytest.mark.slow
 def test_bad_grid_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "q.jsonl").write_text('{"question": "x?", "answers": []}\n')
     done = askfront("eval", "q.jsonl", "--grid", "colour=red", cwd=tmp_path)

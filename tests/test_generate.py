@@ -67,6 +67,7 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         proc.wait(timeout=30)
 
 
+@pytest.mark.llm
 def test_small_model_replies_are_checked_sentence_by_sentence(answerer: Conversation, llm_server) -> None:
     url, log = llm_server
     llm = _llm(answerer, url, "smollm2", timeout=120)
@@ -109,10 +110,12 @@ def test_check_on_written_replies(answerer: Conversation) -> None:
     assert good.answer == f"Abu Grain is 140 kilometers, about 85 miles, from Sirte [{n}]."
     assert [c.n for c in good.citations] == [n] and "140 kilometers" in good.citations[0].quote
 
-    wrong = llm.checked("q", "q", f"Abu Grain is 200 kilometers from Sirte [{n}]. It fell on May 5 [{n}].", hits)
+    m = next(i for i, h in enumerate(hits, 1) if "May 5" in h.record.text)
+    reply = f"Abu Grain is 200 kilometers from Sirte [{n}]. Islamic State had taken Abu Grain on May 5 [{m}]."
+    wrong = llm.checked("q", "q", reply, hits)
     first, second = wrong.checks
     assert not first["supported"] and first["reason"] == "not in the cited passages: 200"
-    assert second["supported"] is ("May 5" in hits[n - 1].record.text)
+    assert second["supported"] and second["cited"] == [m]
     assert f"{UNSUPPORTED} Abu Grain is 200 kilometers from Sirte." in wrong.answer
     assert not wrong.supported
 
@@ -120,7 +123,13 @@ def test_check_on_written_replies(answerer: Conversation) -> None:
     assert uncited.abstained
     assert uncited.checks[0]["reason"] == "cites no given passage; Tripoli in none of the passages"
     bogus = llm.checked("q", "q", "Abu Grain is 140 kilometers from Sirte [9].", hits)
-    assert not bogus.checks[0]["supported"]
+    assert not bogus.checks[0]["supported"] and bogus.abstained and not bogus.citations
+    zero = llm.checked("q", "q", "Abu Grain is 140 kilometers from Sirte [0].", hits)  # not the last passage
+    assert not zero.checks[0]["supported"] and not zero.citations
+    # a supported sentence that also cites a passage that was never given keeps only the real one
+    extra = llm.checked("q", "q", f"Abu Grain is 140 kilometers from Sirte [{n}][{len(hits) + 2}].", hits)
+    assert extra.supported and [c.n for c in extra.citations] == [n]
+    assert extra.answer == f"Abu Grain is 140 kilometers from Sirte [{n}]."
     assert llm.checked("q", "q", "The reports don't say.", hits).abstained
 
 

@@ -41,6 +41,7 @@ def _train(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
+@pytest.mark.slow
 def test_training_script_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     data = tmp_path / "tiny.json.gz"
     _tiny_squad(data)
@@ -80,6 +81,7 @@ def test_shipped_reader_is_small_fp16_and_recorded() -> None:
     assert "CC BY-SA 4.0" in card and "all-MiniLM-L6-v2" in card and "train_reader.py" in card
 
 
+@pytest.mark.slow
 def test_damaged_reader_weights_are_refused_naming_the_file(tmp_path: Path, demo_settings) -> None:
     folder = tmp_path / "reader"
     shutil.copytree(rd.READER_DIR, folder)
@@ -148,6 +150,7 @@ def test_reader_reads_the_answer_span_and_abstains_without_one(answerer) -> None
     assert grain.margin < reader.min_margin
 
 
+@pytest.mark.slow
 def test_reading_mode_scores_each_question_on_its_own_report(tmp_path: Path) -> None:
     from .test_evaluate import SQUAD
 
@@ -164,6 +167,7 @@ def test_reading_mode_scores_each_question_on_its_own_report(tmp_path: Path) -> 
     assert data["metrics"]["f1_all"] is not None
 
 
+@pytest.mark.slow
 def test_rule_answerer_stays_selectable(demo_settings) -> None:
     work = demo_settings.index.parent
     done = askfront("ask", "--answerer", "rules", "--json", "How far is Abu Grain from Sirte?", cwd=work)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from askfront import config
 from askfront.answer import Answerer, Conversation
 from askfront.errors import ConfigError
 from askfront.retrieve import Retriever
@@ -51,6 +52,7 @@ ANSWERERS: dict[str, Callable[[Settings, Index, Embedder], Answerer]] = {
     "rules": _rules,
     "llm": _llm,
 }
+assert tuple(ANSWERERS) == config.ANSWERERS, "config.ANSWERERS lists the names of ANSWERERS (settings check them)"
 
 
 def make_answerer(settings: Settings, index: Index, embedder: Embedder) -> Answerer:
@@ -67,8 +69,6 @@ def load_answerer(settings: Settings, embedder: Embedder | None = None) -> Conve
     from askfront.embed import Embedder
     from askfront.index import Index
 
-    if settings.answerer not in ANSWERERS:  # before the index is opened
-        raise ConfigError(f"answerer must be one of {', '.join(ANSWERERS)}, not {settings.answerer!r}")
     index = Index.open(settings.index)
     embedder = embedder or Embedder(settings.model, settings.precision, settings.batch_size)
     retriever = Retriever(index, embedder, settings.retriever, settings.top_k)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 import sys
 import time
@@ -16,11 +17,17 @@ import numpy as np
 from tqdm import tqdm
 
 from askfront import __version__
-from askfront.chunk import Chunk, make_splitter, split_document
+from askfront.chunk import make_splitter, split_document
 from askfront.config import Settings
-from askfront.embed import Embedder
-from askfront.index import BadIndexError, Index, Manifest, live_version, publish, write_version
-from askfront.ingest import Document, LoadError, find_reports, fingerprint, load_document
+from askfront.embed import TextEmbedder
+from askfront.errors import REPAIR, BadIndexError, LoadError, one_line, shown
+from askfront.index import Index, Manifest, live_version, publish, write_version
+from askfront.ingest import parse_report, read_report, scan_corpus
+from askfront.types import Chunk, Document
+
+# Names the build can be held at (for the crash tests): with ASKFRONT_TEST_HOLD=<step> the build writes
+# index/.held-<step> and waits there to be killed. Unset in normal use.
+HOLD_STEPS = ("embedding", "written", "renamed")
 
 
 @dataclass
@@ -35,6 +42,7 @@ class BuildReport:
     chunks: int = 0
     embedded: int = 0  # passages actually run through the model in this build
     full_rebuild: str = ""  # why every file was re-embedded ('' for an incremental build)
+    repaired: str = ""  # why the index was rewritten although no report changed (damage, stale settings)
     written: bool = False
     seconds: float = 0.0
 
@@ -47,7 +55,7 @@ class BuildReport:
             f"{len(self.added)} added, {len(self.changed)} changed, {len(self.unchanged)} unchanged, "
             f"{len(self.removed)} removed, {len(self.failed)} failed"
         )
-        state = "written" if self.written else "already up to date"
+        state = "written" if self.written else "verified, already up to date"
         return (
             f"files: {files}; chunks: {self.chunks} ({self.embedded} embedded); index {state} in {self.seconds:.1f} s"
         )
@@ -69,11 +77,14 @@ def _log_stderr(message: str) -> None:
 
 def build_index(
     settings: Settings,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     log: Callable[[str], None] = _log_stderr,
     progress: bool = True,
 ) -> BuildReport:
-    """Bring ``settings.index`` up to date with ``settings.corpus``; never damages the live index."""
+    """Bring ``settings.index`` up to date with ``settings.corpus``; never damages the live index.
+
+    The live index is verified first (checksums of its files, its search settings): a damaged or stale
+    one is rebuilt, reusing its vectors when the files holding them are intact, and the log says so."""
     started = time.perf_counter()
     index_dir = settings.index
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -83,23 +94,34 @@ def build_index(
             shutil.rmtree(stale, ignore_errors=True)
         previous = _open_previous(index_dir, log)
         indexed = previous.manifest.files if previous is not None else {}
+        reusable = None
         if previous is not None:
             report.full_rebuild = previous.manifest.mismatch(
                 embedder.sha256, settings.chunk_size, settings.chunk_overlap
             )
+            damaged = [] if report.full_rebuild else previous.verify()
+            if {"chunks.sqlite", "vectors.npy"} & set(damaged) or any(d.startswith("manifest") for d in damaged):
+                report.full_rebuild = f"index files damaged ({', '.join(damaged)})"
+            elif damaged:
+                report.repaired = f"index files damaged ({', '.join(damaged)}); rebuilt from the stored vectors"
+            else:
+                report.repaired = previous.stale(settings.index_type, settings.hnsw_threshold)
             if report.full_rebuild:
                 log(f"askfront: full rebuild: {report.full_rebuild}")
-        reusable = previous if previous is not None and not report.full_rebuild else None
+            elif report.repaired:
+                log(f"askfront: rebuilding the index: {report.repaired}")
+            reusable = previous if not report.full_rebuild else None
         entries = _read_corpus(settings, reusable, indexed, report, log, progress)
         report.removed = sorted(set(indexed) - {e.doc.path for e in entries})
         report.chunks = sum(len(e.chunks) for e in entries)
         needs_write = (
             previous is None
-            or bool(report.full_rebuild)
+            or bool(report.full_rebuild or report.repaired)
             or bool(report.added or report.changed or report.removed)
             or previous.manifest.index_type != settings.index_type
         )
         if needs_write:
+            _hold("embedding", index_dir)
             report.embedded = _embed_missing(entries, embedder, progress)
             _publish(index_dir, settings, embedder, entries)
             report.written = True
@@ -110,14 +132,36 @@ def build_index(
     return report
 
 
-def _open_previous(index_dir: Path, log: Callable[[str], None]) -> Index | None:
-    if live_version(index_dir) is None:
-        return None
+def verify_index(settings: Settings, embedder: TextEmbedder) -> list[str]:
+    """What is wrong with the live index (damaged files, other model, chunk or search settings), without
+    changing anything; [] when it is intact and current."""
+    index = Index.open(settings.index)
     try:
+        problems = [f"{settings.index}: damaged file {name}" for name in index.verify()]
+        reason = index.manifest.mismatch(embedder.sha256, settings.chunk_size, settings.chunk_overlap)
+        reason = reason or index.stale(settings.index_type, settings.hnsw_threshold)
+        if reason:
+            problems.append(f"{settings.index}: {reason}")
+    finally:
+        index.close()
+    return problems
+
+
+def _open_previous(index_dir: Path, log: Callable[[str], None]) -> Index | None:
+    try:
+        if live_version(index_dir) is None:
+            return None
         return Index.open(index_dir)
     except BadIndexError as err:
-        log(f"askfront: warning: {err}; building a new index from scratch")
+        log(f"askfront: warning: {str(err).replace('; ' + REPAIR, '')}; building a new index from scratch")
         return None
+
+
+def _hold(step: str, index_dir: Path) -> None:
+    """Crash-test hook: wait at ``step`` (to be killed there) when ASKFRONT_TEST_HOLD names it."""
+    if os.environ.get("ASKFRONT_TEST_HOLD") == step:
+        (index_dir / f".held-{step}").write_text(str(os.getpid()), encoding="utf-8")
+        time.sleep(3600)
 
 
 def _read_corpus(
@@ -131,28 +175,35 @@ def _read_corpus(
     """Load and chunk new or changed reports; take unchanged ones (and their vectors) from ``previous``,
     the last index when its vectors are still valid. ``indexed`` maps each last-indexed file to its hash."""
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
-    max_bytes = int(settings.max_file_mb * 1e6)
     entries: list[_Entry] = []
-    for path in tqdm(find_reports(settings.corpus), desc="files", unit="file", disable=not progress):
+    scan = scan_corpus(settings.corpus)
+    for rel, reason in scan.refused.items():
+        if previous is not None and rel in indexed:
+            entries.append(_reuse(previous, rel, indexed[rel]))
+            reason += "; kept the previously indexed version"
+        report.failed[rel] = reason
+        log(f"askfront: error: {shown(settings.corpus / rel)}: {reason}")
+    for path in tqdm(scan.files, desc="files", unit="file", disable=not progress):
         rel = path.relative_to(settings.corpus).as_posix()
         try:
-            sha = fingerprint(path)
+            raw = read_report(path, settings.corpus, settings.max_file_bytes)
+            sha = raw.sha256
             if previous is not None and indexed.get(rel) == sha:
                 entries.append(_reuse(previous, rel, sha))
                 report.unchanged.append(rel)
                 continue
-            doc = load_document(path, settings.corpus, max_bytes)
-        except (LoadError, OSError) as err:
-            reason = str(err) if isinstance(err, LoadError) else _os_reason(err)
-            if previous is not None and rel in indexed and path.exists():
+            doc = parse_report(raw)
+        except Exception as err:
+            reason = str(err) if isinstance(err, LoadError) else _reason(err)
+            if previous is not None and rel in indexed and os.path.lexists(path):
                 # a report that became unreadable keeps its last good version searchable
                 reason += "; kept the previously indexed version"
                 entries.append(_reuse(previous, rel, indexed[rel]))
             report.failed[rel] = reason
-            log(f"askfront: error: {settings.corpus / rel}: {reason}")
+            log(f"askfront: error: {shown(settings.corpus / rel)}: {reason}")
             continue
         for warning in doc.warnings:
-            log(f"askfront: warning: {settings.corpus / rel}: {warning}")
+            log(f"askfront: warning: {shown(settings.corpus / rel)}: {warning}")
         chunks = split_document(doc, splitter)
         entries.append(_Entry(doc, sha, chunks))
         if rel not in indexed:
@@ -168,15 +219,14 @@ def _reuse(previous: Index, rel: str, sha: str) -> _Entry:
     return _Entry(previous.document(rel), sha, previous.chunks_of(rel), vectors)
 
 
-def _os_reason(err: OSError) -> str:
-    if isinstance(err, FileNotFoundError):
-        return "file disappeared while indexing"
-    if isinstance(err, PermissionError):
-        return "permission denied (cannot read the file)"
-    return f"cannot read ({err.strerror or err})"
+def _reason(err: Exception) -> str:
+    """One line for a failure that is not a LoadError (a bug or an exhausted resource), naming its kind."""
+    if isinstance(err, OSError):
+        return f"cannot read ({err.strerror or one_line(err)})"
+    return f"could not be read ({type(err).__name__}: {one_line(err)})"
 
 
-def _embed_missing(entries: list[_Entry], embedder: Embedder, progress: bool) -> int:
+def _embed_missing(entries: list[_Entry], embedder: TextEmbedder, progress: bool) -> int:
     """Embed the chunks of new/changed reports; identical passages are embedded once. Returns how many."""
     todo = [e for e in entries if e.vectors is None]
     unique = list(dict.fromkeys(c.text for e in todo for c in e.chunks))
@@ -188,13 +238,14 @@ def _embed_missing(entries: list[_Entry], embedder: Embedder, progress: bool) ->
     return len(unique)
 
 
-def _publish(index_dir: Path, settings: Settings, embedder: Embedder, entries: list[_Entry]) -> None:
+def _publish(index_dir: Path, settings: Settings, embedder: TextEmbedder, entries: list[_Entry]) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     chunks = [c for e in entries for c in e.chunks]
     vectors = np.concatenate([np.zeros((0, embedder.dimension), np.float32)] + [e.vectors for e in entries])
     manifest = Manifest(
         model_name=embedder.name,
         model_sha256=embedder.sha256,
+        model_files=embedder.files,
         dimension=int(vectors.shape[1]),
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
@@ -205,7 +256,9 @@ def _publish(index_dir: Path, settings: Settings, embedder: Embedder, entries: l
     )
     building = index_dir / f".build-{stamp}"
     write_version(building, manifest, [e.doc for e in entries], chunks, vectors, settings.hnsw_threshold)
+    _hold("written", index_dir)
     final = building.rename(index_dir / f"v-{stamp}")
+    _hold("renamed", index_dir)
     publish(index_dir, final)
 
 

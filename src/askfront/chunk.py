@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from askfront.errors import ConfigError
+from askfront.types import Chunk, Document
 
 if TYPE_CHECKING:  # the splitter is imported when a build needs it: answering never does
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from askfront.ingest import Document
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A passage of a report: ``text == document.text[start:end]``; ``page`` is 1-based for PDFs."""
-
-    path: str
-    start: int
-    end: int
-    text: str
-    page: int | None = None
+__all__ = ["Chunk", "make_splitter", "split_document"]
 
 
 def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:

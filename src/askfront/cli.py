@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from askfront import __version__
-from askfront.config import Settings
-from askfront.errors import AskfrontError
+from askfront.config import INDEX_TYPES, PRECISIONS, RETRIEVERS, Settings
+from askfront.errors import AskfrontError, shown
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -34,11 +34,17 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--corpus", type=Path, help="folder of reports (default: corpus)")
     index.add_argument("--index", type=Path, help="index folder (default: index)")
     index.add_argument("--model", help="local sentence-transformers model folder (default: all-MiniLM-L6-v2)")
-    index.add_argument("--precision", choices=["auto", "fp32", "bf16"], help="embedding precision")
+    index.add_argument("--precision", choices=PRECISIONS, help="embedding precision")
     index.add_argument("--chunk-size", type=int, help="passage length in characters (default: 500)")
     index.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring passages (100)")
-    index.add_argument("--index-type", choices=["auto", "flat", "hnsw"], help="FAISS index type (auto)")
+    index.add_argument("--index-type", choices=INDEX_TYPES, help="FAISS index type (auto)")
     index.add_argument("--no-progress", action="store_true", help="no progress bars")
+    index.add_argument(
+        "--verify",
+        action="store_true",
+        help="only check the index (checksums of its files, model, chunk and search settings); change nothing. "
+        "Exit code 2 if it is damaged or stale",
+    )
 
     search = commands.add_parser(
         "search",
@@ -81,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--model", help="local sentence-transformers model folder")
     evaluate.add_argument("--top-k", type=int, help="passages read to find each answer (default: 5)")
-    evaluate.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="how to search (hybrid)")
+    evaluate.add_argument("--retriever", choices=RETRIEVERS, help="how to search (hybrid)")
     evaluate.add_argument("--chunk-size", type=int, help="passage length in characters (default: 500)")
     evaluate.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring passages (100)")
     evaluate.add_argument(
@@ -114,7 +120,7 @@ def _retrieval_flags(parser: argparse.ArgumentParser, top_k_help: str) -> None:
     parser.add_argument("--index", type=Path, help="index folder (default: index)")
     parser.add_argument("--model", help="local sentence-transformers model folder the index was built with")
     parser.add_argument("--top-k", type=int, help=top_k_help)
-    parser.add_argument("--retriever", choices=["dense", "bm25", "hybrid"], help="how to search (hybrid)")
+    parser.add_argument("--retriever", choices=RETRIEVERS, help="how to search (hybrid)")
     parser.add_argument("--file", action="append", default=[], help="only this report file or folder (repeat)")
     parser.add_argument("--since", default="", help="only reports dated on/after YYYY[-MM[-DD]]")
     parser.add_argument("--until", default="", help="only reports dated on/before YYYY[-MM[-DD]]")
@@ -135,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
         settings = Settings.from_env(**overrides)
         if args.command == "index":
-            return _index(settings, progress=not args.no_progress)
+            return _verify(settings) if args.verify else _index(settings, progress=not args.no_progress)
         if args.command == "ask":
             return _ask(settings, args)
         if args.command == "eval":
@@ -164,6 +170,20 @@ def _index(settings: Settings, progress: bool) -> int:
     return EXIT_OK if report.ok else EXIT_FILES_FAILED
 
 
+def _verify(settings: Settings) -> int:
+    from askfront.build import verify_index
+    from askfront.embed import Embedder
+
+    problems = verify_index(settings, Embedder(settings.model, settings.precision, settings.batch_size))
+    for problem in problems:
+        print(f"askfront: error: {problem}", file=sys.stderr)
+    if problems:
+        print("askfront index: damaged or stale; repair it with: askfront index", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"askfront index: {settings.index} verified: every file matches its checksum; settings current")
+    return EXIT_OK
+
+
 def _search(settings: Settings, args: argparse.Namespace) -> int:
     from askfront.embed import Embedder
     from askfront.index import Index
@@ -185,8 +205,8 @@ def _search(settings: Settings, args: argparse.Namespace) -> int:
         detail = ", ".join(
             f"{name} {value:.3f}" for name, value in (("dense", hit.dense), ("bm25", hit.bm25)) if value is not None
         )
-        print(f"[{rank}] {r.title}{f' ({r.date})' if r.date else ''}")
-        print(f"    {r.path}  {where}  score {hit.score:.4f} ({detail})")
+        print(f"[{rank}] {shown(r.title)}{f' ({shown(r.date)})' if r.date else ''}")
+        print(f"    {shown(r.path)}  {where}  score {hit.score:.4f} ({detail})")
         print(textwrap.indent(textwrap.fill(" ".join(r.text.split()), 100), "    "))
         print()
     return EXIT_OK
@@ -206,8 +226,8 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     print(answer.answer)
     for citation in answer.citations or answer.closest:
         where = f"chars {citation.start}-{citation.end}" + (f", page {citation.page}" if citation.page else "")
-        print(f"\n[{citation.n}] {citation.title}{f' ({citation.date})' if citation.date else ''}")
-        print(f"    {citation.file}  {where}")
+        print(f"\n[{citation.n}] {shown(citation.title)}{f' ({shown(citation.date)})' if citation.date else ''}")
+        print(f"    {shown(citation.file)}  {where}")
         print(textwrap.indent(textwrap.fill(f'"{citation.quote}"', 100), "    "))
     return EXIT_OK
 

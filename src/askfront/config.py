@@ -14,7 +14,11 @@ from askfront.errors import ConfigError
 ENV_PREFIX = "ASKFRONT_"
 PRECISIONS = ("auto", "fp32", "bf16")
 INDEX_TYPES = ("auto", "flat", "hnsw")
-RETRIEVERS = ("dense", "bm25", "hybrid")
+RETRIEVERS = ("dense", "bm25", "hybrid")  # the modes of retrieve.RANKERS (checked there)
+ANSWERERS = ("reader", "rules", "llm")  # the names in answerers.ANSWERERS (checked there)
+SECRETS = ("auth", "llm_key")  # never printed or written to a file (see Settings.public)
+# Upper bounds of the sizes, so a typo (ASKFRONT_TOP_K=5000) is refused, not run for an hour.
+LIMITS = {"batch_size": 4096, "chunk_size": 100_000, "top_k": 100, "max_file_mb": 10_000, "llm_timeout": 3600}
 
 
 @dataclass(frozen=True)
@@ -56,23 +60,38 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 0
     auth: str = ""  # "user:password" turns on Gradio's login page
+    # Host names the app answers to besides loopback and the listening address (comma-separated, e.g. a
+    # LAN name or a reverse proxy's); requests for any other Host are refused (DNS rebinding).
+    allowed_hosts: str = ""
 
     def __post_init__(self) -> None:
         """Refuse impossible values when the settings are made, not deep inside a run."""
-        choices = {"precision": PRECISIONS, "index_type": INDEX_TYPES, "retriever": RETRIEVERS}
+        choices = {"precision": PRECISIONS, "index_type": INDEX_TYPES, "retriever": RETRIEVERS, "answerer": ANSWERERS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
         positive = ("batch_size", "chunk_size", "top_k", "hnsw_threshold", "max_file_mb", "llm_timeout")
         for name in positive:
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be greater than 0, not {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not (value > 0 and math.isfinite(value)):
+                raise ConfigError(f"{name} must be greater than 0, not {value!r}")
+            if name in LIMITS and value > LIMITS[name]:
+                raise ConfigError(f"{name} must be at most {LIMITS[name]}, not {value!r}")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ConfigError(f"chunk_overlap must be at least 0 and below chunk_size, not {self.chunk_overlap}")
         if not 0 <= self.port < 65536:
             raise ConfigError(f"port must be 0..65535, not {self.port}")
         if not math.isfinite(self.reader_min_margin) or not 0 <= self.reader_rank_penalty < 100:
             raise ConfigError("reader_min_margin must be a number and reader_rank_penalty 0..100")
+
+    def public(self) -> dict[str, str]:
+        """Every setting as text for reports and results files, secrets (``SECRETS``) left out."""
+        return {f.name: str(getattr(self, f.name)) for f in fields(self) if f.name not in SECRETS}
+
+    @property
+    def max_file_bytes(self) -> int:
+        """``max_file_mb`` in bytes. One unit everywhere (uploads, the web server, indexing): MB = 10^6 bytes."""
+        return int(self.max_file_mb * 1_000_000)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

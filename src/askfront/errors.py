@@ -1,4 +1,13 @@
-"""Errors a user can fix. The CLI prints their message as one line instead of a traceback."""
+"""Every error a user can fix, in one place. The CLI prints their message as one line (no traceback);
+the browser app shows the same line.
+
+``one_line`` turns any exception into such a line; ``shown`` makes a file name safe for one line of
+output (a newline or other control character in a name is written as an escape, not obeyed).
+"""
+
+from __future__ import annotations
+
+import re
 
 
 class AskfrontError(Exception):
@@ -7,3 +16,29 @@ class AskfrontError(Exception):
 
 class ConfigError(AskfrontError, ValueError):
     """A setting, flag or environment variable has a value askfront cannot use."""
+
+
+class LoadError(AskfrontError):
+    """A report could not be read; the message says why in one line."""
+
+
+class BadIndexError(AskfrontError):
+    """The index is missing, damaged or built with other settings; the message says what to do."""
+
+
+class ModelError(AskfrontError):
+    """A model (embedding or reader) is missing, tampered with or unloadable."""
+
+
+REPAIR = "rebuild it with: askfront index"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def one_line(err: BaseException, limit: int = 160) -> str:
+    """``err`` as a short single line: its message with whitespace collapsed, or its type name."""
+    return " ".join(str(err).split())[:limit] or type(err).__name__
+
+
+def shown(name: object) -> str:
+    """A path or name for one output line: control characters (newlines, tabs, escapes) as \\n, \\x1b…"""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(name))

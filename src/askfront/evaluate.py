@@ -319,7 +319,7 @@ def write_results(out: Path, settings: Settings, metrics: dict, results: list[Re
     """``results.json`` (settings, metrics, every question), ``report.md`` (summary and failures with
     the passages retrieved) and ``metrics.png`` (a bar chart) in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    shown = {k: str(v) for k, v in asdict(settings).items() if k != "llm_key"}
+    shown = settings.public()  # no password or API key is ever written
     payload = {"settings": shown, "metrics": metrics, "results": [asdict(r) for r in results]}
     (out / "results.json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     (out / "report.md").write_text(report_markdown(shown, metrics, results), encoding="utf-8")

@@ -65,7 +65,7 @@ def facts(sentence: str) -> list[str]:
 
 def check_sentence(text: str, cited: list[int], passages: dict[int, str], sims: dict[int, float]) -> SentenceCheck:
     """Is ``text`` backed by the passages it cites? ``sims``: its best cosine to a sentence of each passage."""
-    known = [n for n in cited if n in passages]
+    known = [n for n in dict.fromkeys(cited) if n in passages]  # [0], [7] of 3 passages cite nothing
     missing = _missing(text, [passages[n] for n in known or passages])
     if not known:
         absent = f"; {', '.join(missing)} in none of the passages" if missing else ""
@@ -74,7 +74,7 @@ def check_sentence(text: str, cited: list[int], passages: dict[int, str], sims: 
         return SentenceCheck(text, cited, False, f"not in the cited passages: {', '.join(missing)}")
     if max(sims.get(n, 0.0) for n in known) < MIN_SIMILARITY:
         return SentenceCheck(text, cited, False, "does not say what the cited passages say")
-    return SentenceCheck(text, cited, True, "")
+    return SentenceCheck(text, known, True, "")  # only the numbers of given passages are kept
 
 
 def with_marks(text: str, cited: list[int]) -> str:

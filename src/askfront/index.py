@@ -12,30 +12,49 @@ never touches the index that readers load. Nothing is pickled.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
+import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
-from askfront.chunk import Chunk
-from askfront.errors import AskfrontError, ConfigError
-from askfront.ingest import Document
+from askfront.errors import REPAIR, BadIndexError, ConfigError, one_line
+from askfront.types import Chunk, ChunkRecord, Document
 
-FORMAT_VERSION = 1
+__all__ = ["BadIndexError", "ChunkRecord", "Index", "Manifest", "live_version", "publish", "write_version"]
+
+# 2: the manifest records a checksum of every file and the search settings; the model identity covers
+# tokenizer and config files, not only the weights.
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
+_VERSION_NAME = re.compile(r"v-[0-9A-Za-z]+")
+# How passages are tokenised and scored for BM25. Part of the index identity: an index built with other
+# values is rebuilt (vectors reused), never searched with a tokenizer that differs from its own.
+BM25_SETTINGS = {
+    "library": "bm25s",
+    "stopwords": "en_plus",
+    "lowercase": True,
+    "method": "lucene",
+    "k1": 1.5,
+    "b": 0.75,
+}
+# HNSW graph parameters (only for large indexes, see make_faiss); also part of the identity.
+HNSW_SETTINGS = {"M": 32, "efConstruction": 80, "efSearch": 96, "vectors": "SQ8"}
+# Read errors that mean a damaged file, whichever library raised them.
+_DAMAGE = (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, MemoryError, sqlite3.Error)
 _SCHEMA = """
 CREATE TABLE documents (path TEXT PRIMARY KEY, title TEXT, source TEXT, date TEXT, text TEXT, pages TEXT);
 CREATE TABLE chunks (id INTEGER PRIMARY KEY, path TEXT, start INTEGER, end INTEGER, page INTEGER,
                      text TEXT);
 CREATE INDEX chunks_path ON chunks(path);
 """
-
-
-class BadIndexError(AskfrontError):
-    """The index is missing, damaged or built with other settings; the message says what to do."""
 
 
 @dataclass
@@ -53,11 +72,14 @@ class Manifest:
     chunks: int = 0
     files: dict[str, str] = field(default_factory=dict)  # corpus path -> content sha256
     format_version: int = FORMAT_VERSION
+    search: dict[str, Any] = field(default_factory=dict)  # search_identity() it was built with
+    model_files: dict[str, str] = field(default_factory=dict)  # sha256 of each model file behind model_sha256
+    checksums: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> {"sha256", "bytes"}
 
     def mismatch(self, model_sha256: str, chunk_size: int, chunk_overlap: int) -> str:
         """Why vectors of this index cannot be reused with these settings ('' if they can)."""
         if self.format_version != FORMAT_VERSION:
-            return f"index format {self.format_version} is not {FORMAT_VERSION}"
+            return f"index format {self.format_version} (older askfront) is not {FORMAT_VERSION}"
         if self.model_sha256 != model_sha256:
             return f"embedding model changed ({self.model_name}, weights {self.model_sha256[:12]}…)"
         if (self.chunk_size, self.chunk_overlap) != (chunk_size, chunk_overlap):
@@ -65,41 +87,37 @@ class Manifest:
         return ""
 
 
-@dataclass(frozen=True)
-class ChunkRecord:
-    """A stored passage with the metadata of its report, as retrieval returns it."""
+def dense_kind(index_type: str, chunks: int, hnsw_threshold: int) -> str:
+    """flat or hnsw: ``auto`` is exact search up to ``hnsw_threshold`` passages."""
+    if index_type == "auto":
+        return "hnsw" if chunks > hnsw_threshold else "flat"
+    if index_type not in ("flat", "hnsw"):
+        raise ConfigError(f"index type must be auto, flat or hnsw, not {index_type!r}")
+    return index_type
 
-    id: int
-    path: str
-    title: str
-    date: str
-    source: str
-    start: int
-    end: int
-    page: int | None
-    text: str
+
+def search_identity(index_type: str, chunks: int, hnsw_threshold: int) -> dict[str, Any]:
+    """The settings the search structures of an index are built with (BM25 tokenizer, FAISS kind, HNSW)."""
+    kind = dense_kind(index_type, chunks, hnsw_threshold)
+    return {"bm25": BM25_SETTINGS, "dense": {"kind": kind, **(HNSW_SETTINGS if kind == "hnsw" else {})}}
 
 
 def make_faiss(vectors: np.ndarray, index_type: str, hnsw_threshold: int):
     """Exact inner-product search, or HNSW (8-bit) for large indexes (``auto`` switches at ``hnsw_threshold``)."""
     import faiss
 
-    kind = index_type
-    if kind == "auto":
-        kind = "hnsw" if len(vectors) > hnsw_threshold else "flat"
+    kind = dense_kind(index_type, len(vectors), hnsw_threshold)
     dim = vectors.shape[1]
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
-    elif kind == "hnsw":
+    else:
         # 8-bit vectors in the graph (a quarter of the memory); retrieval re-scores the candidates
         # exactly from the memory-mapped float32 vectors.npy.
-        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 96
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_SETTINGS["M"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_SETTINGS["efConstruction"]
+        index.hnsw.efSearch = HNSW_SETTINGS["efSearch"]
         if len(vectors):
             index.train(np.ascontiguousarray(vectors[:: max(1, len(vectors) // 100_000)], dtype=np.float32))
-    else:
-        raise ConfigError(f"index type must be auto, flat or hnsw, not {index_type!r}")
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
@@ -134,10 +152,12 @@ def write_version(
     dense = make_faiss(vectors, manifest.index_type, hnsw_threshold)
     faiss.write_index(dense, str(folder / "dense.faiss"))
     if chunks:
-        bm25 = bm25s.BM25()
+        bm25 = bm25s.BM25(method=BM25_SETTINGS["method"], k1=BM25_SETTINGS["k1"], b=BM25_SETTINGS["b"])
         bm25.index(tokenize([c.text for c in chunks]), show_progress=False)
         bm25.save(str(folder / "bm25"), show_progress=False)
     manifest.chunks = len(chunks)
+    manifest.search = search_identity(manifest.index_type, len(chunks), hnsw_threshold)
+    manifest.checksums = {name: checksum(folder / name) for name in _index_files(folder)}
     (folder / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
     for path in folder.rglob("*"):
         if path.is_file():
@@ -154,11 +174,33 @@ def publish(index_dir: Path, version: Path) -> None:
     _fsync(index_dir)
 
 
+def checksum(path: Path) -> dict[str, Any]:
+    """sha256 and size of one index file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+
+
+def _index_files(folder: Path) -> list[str]:
+    """Every file of an index version except the manifest (which holds their checksums)."""
+    return sorted(
+        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json"
+    )
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     """BM25 tokens: lower-cased words without English stop words (same for passages and queries)."""
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en_plus", return_ids=False, show_progress=False)
+    return bm25s.tokenize(
+        texts,
+        lower=BM25_SETTINGS["lowercase"],
+        stopwords=BM25_SETTINGS["stopwords"],
+        return_ids=False,
+        show_progress=False,
+    )
 
 
 def live_version(index_dir: Path) -> Path | None:
@@ -167,7 +209,33 @@ def live_version(index_dir: Path) -> Path | None:
         name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadIndexError(f"{index_dir / CURRENT}: damaged ({one_line(err, 80)}); {REPAIR}") from None
+    if not _VERSION_NAME.fullmatch(name):
+        raise BadIndexError(f"{index_dir / CURRENT}: damaged (does not name an index version); {REPAIR}")
     return index_dir / name
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """A read of the index whose failure (a damaged file) becomes a BadIndexError naming the repair."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except KeyError:
+            raise  # a report that is not in the index: the caller's question, not damage
+        except _DAMAGE as err:
+            folder = getattr(args[0], "folder", "index")
+            raise BadIndexError(
+                f"{folder}: index is damaged ({type(err).__name__}: {one_line(err, 120)}); {REPAIR}"
+            ) from None
+
+    return wrapper
 
 
 class Index:
@@ -191,13 +259,18 @@ class Index:
                 import bm25s
 
                 self.bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, show_progress=False)
-        except (OSError, ValueError, TypeError, RuntimeError, sqlite3.Error, json.JSONDecodeError) as err:
+        except (*_DAMAGE, json.JSONDecodeError) as err:
             raise BadIndexError(
-                f"{folder}: index is damaged ({type(err).__name__}: {' '.join(str(err).split())[:120]}); "
-                "rebuild it with: askfront index"
+                f"{folder}: index is damaged ({type(err).__name__}: {one_line(err, 120)}); {REPAIR}"
             ) from None
         if not (count == self.manifest.chunks == self.dense.ntotal == len(self.vectors)):
-            raise BadIndexError(f"{folder}: index parts disagree on the number of chunks; rebuild it: askfront index")
+            raise BadIndexError(f"{folder}: index parts disagree on the number of chunks; {REPAIR}")
+        wrong_size = [
+            name for name, c in self.manifest.checksums.items()
+            if not (folder / name).is_file() or (folder / name).stat().st_size != c.get("bytes")
+        ]  # fmt: skip
+        if wrong_size:  # cheap at every open; the full checksums are checked by verify()
+            raise BadIndexError(f"{folder}: index is damaged ({', '.join(wrong_size)} missing or resized); {REPAIR}")
 
     @classmethod
     def open(cls, index_dir: Path) -> Index:
@@ -212,14 +285,43 @@ class Index:
     def __len__(self) -> int:
         return self.manifest.chunks
 
+    def verify(self) -> list[str]:
+        """Files whose sha256 differs from the manifest's (or that are missing or unlisted); [] when intact."""
+        if not self.manifest.checksums:
+            return ["manifest.json (no checksums: built by an older askfront)"]
+        found = set(_index_files(self.folder))
+        damaged = sorted(found - set(self.manifest.checksums))
+        for name, expected in self.manifest.checksums.items():
+            path = self.folder / name
+            try:
+                if not path.is_file() or checksum(path) != expected:
+                    damaged.append(name)
+            except OSError:
+                damaged.append(name)
+        return sorted(damaged)
+
+    def stale(self, index_type: str, hnsw_threshold: int) -> str:
+        """Why the search structures differ from what this askfront builds ('' when they do not)."""
+        expected = search_identity(index_type, self.manifest.chunks, hnsw_threshold)
+        if self.manifest.search == expected:
+            return ""
+        if not self.manifest.search:
+            return "search settings not recorded (built by an older askfront)"
+        labels = {"bm25": "BM25 tokenizer", "dense": "FAISS index"}
+        changed = [labels.get(k, k) for k in expected if self.manifest.search.get(k) != expected[k]]
+        return f"search settings changed ({', '.join(changed)})"
+
     def check_model(self, model_sha256: str) -> None:
-        """Refuse to search with another embedding model than the one the vectors came from."""
+        """Refuse to search with another embedding model, or another BM25 tokenizer, than the index's own."""
         if self.manifest.model_sha256 != model_sha256:
             raise BadIndexError(
                 f"{self.folder.parent}: index was built with another embedding model "
-                f"({self.manifest.model_name}); rebuild it with: askfront index"
+                f"({self.manifest.model_name}, or an older askfront); {REPAIR}"
             )
+        if self.manifest.search.get("bm25") != BM25_SETTINGS:
+            raise BadIndexError(f"{self.folder.parent}: index was built with other BM25 settings; {REPAIR}")
 
+    @_guarded
     def records(self, ids: list[int]) -> list[ChunkRecord]:
         """Passages by chunk id, in the order asked, with their report's title/date/source."""
         if not ids:
@@ -233,13 +335,16 @@ class Index:
         by_id = {row[0]: ChunkRecord(*row) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
+    @_guarded
     def chunk_ids(self, path: str) -> list[int]:
         return [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE path = ? ORDER BY id", (path,))]
 
+    @_guarded
     def chunks_of(self, path: str) -> list[Chunk]:
         rows = self._db.execute("SELECT path, start, end, text, page FROM chunks WHERE path = ? ORDER BY id", (path,))
         return [Chunk(*row) for row in rows]
 
+    @_guarded
     def document(self, path: str) -> Document:
         """The stored text and metadata of one report (for surrounding context of a citation)."""
         row = self._db.execute(
@@ -249,6 +354,7 @@ class Index:
             raise KeyError(path)
         return Document(*row[:5], pages=json.loads(row[5]))
 
+    @_guarded
     def text(self, path: str, start: int, end: int) -> str:
         """Characters ``start:end`` of a report's stored text (without reading the whole report)."""
         row = self._db.execute(
@@ -258,6 +364,7 @@ class Index:
             raise KeyError(path)
         return row[0]
 
+    @_guarded
     def documents(self) -> list[tuple[str, str, str]]:
         """(path, title, date) of every indexed report."""
         return list(self._db.execute("SELECT path, title, date FROM documents ORDER BY path"))

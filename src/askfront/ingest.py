@@ -1,23 +1,33 @@
 """Load reports (.txt, .md, .html, .pdf) from the corpus folder into plain text plus metadata.
 
 Metadata (title, source, date) comes from YAML front matter at the top of a .txt/.md file, or from a
-sidecar file ``<report file>.meta.yaml`` next to any report (the sidecar wins). Every failure is a
-``LoadError`` whose message is one line a journalist can act on.
+sidecar file ``<report file>.meta.yaml`` next to any report (the sidecar wins). Only regular files
+that resolve inside the corpus folder are read (a symbolic link out of it, a FIFO or a device is
+refused), and a file's size is checked before a byte of it is read. Every failure is a ``LoadError``
+whose message is one line a journalist can act on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from askfront.errors import AskfrontError
+from askfront.errors import LoadError, one_line
+from askfront.types import Document
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+__all__ = ["LOADERS", "SUFFIXES", "Document", "LoadError", "load_document", "read_report", "scan_corpus"]
+
 SIDECAR_SUFFIX = ".meta.yaml"
+MAX_METADATA_BYTES = 64_000  # a sidecar or front matter block is a few lines; anything bigger is not metadata
+# Longest value kept per metadata key (characters): a title is a line, a source a URL, a date a date.
+METADATA_KEYS = {"title": 300, "source": 2_000, "url": 2_000, "date": 40}
 
 # A trailing block that starts with one of these lines is blog/site furniture, not the report.
 _FOOTER_MARKERS = re.compile(
@@ -29,93 +39,161 @@ _FOOTER_MARKERS = re.compile(
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*\r?\n", re.DOTALL)
 
 
-class LoadError(AskfrontError):
-    """A report could not be read; the message says why in one line."""
-
-
 @dataclass
-class Document:
-    """One report as text. ``pages`` holds the text offset where each PDF page starts (empty otherwise)."""
+class Scan:
+    """The report files found under a corpus folder, and the ones refused (corpus path -> why)."""
 
-    path: str  # relative to the corpus folder, with forward slashes
-    title: str
-    text: str
-    source: str = ""
-    date: str = ""
-    pages: list[int] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
 
-    def page_at(self, offset: int) -> int | None:
-        """1-based PDF page holding character ``offset``, or None for non-PDF reports."""
-        page = None
-        for number, start in enumerate(self.pages, 1):
-            if start > offset:
-                break
-            page = number
-        return page
+
+def scan_corpus(corpus: Path) -> Scan:
+    """Report files below ``corpus`` (subfolders included, hidden names skipped), sorted. Symbolic links
+    are followed only to regular files inside the corpus; links to folders are not followed; FIFOs,
+    sockets and devices are refused (each with its reason), so nothing outside the corpus is read."""
+    if not corpus.is_dir():
+        raise LoadError(f"{corpus}: corpus folder not found")
+    root = corpus.resolve()
+    scan = Scan()
+    for folder, dirs, names in os.walk(corpus, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            path = Path(folder, name)
+            if name.startswith(".") or path.suffix.lower() not in LOADERS:
+                continue
+            reason = _refusal(path, root)
+            if reason:
+                scan.refused[path.relative_to(corpus).as_posix()] = reason
+            else:
+                scan.files.append(path)
+        for d in dirs:
+            if Path(folder, d).is_symlink():
+                scan.refused[Path(folder, d).relative_to(corpus).as_posix()] = "symbolic link to a folder; not followed"
+        dirs[:] = [d for d in dirs if not Path(folder, d).is_symlink()]
+    scan.files.sort()
+    return scan
 
 
 def find_reports(corpus: Path) -> list[Path]:
-    """All report files below ``corpus`` (subfolders included, hidden files skipped), sorted."""
-    if not corpus.is_dir():
-        raise LoadError(f"{corpus}: corpus folder not found")
-    return sorted(
-        p
-        for p in corpus.rglob("*")
-        if p.suffix.lower() in SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(corpus).parts)
-        and not p.is_dir()
-    )
+    """The readable report files of ``scan_corpus`` (refused ones left out)."""
+    return scan_corpus(corpus).files
 
 
-def fingerprint(path: Path) -> str:
-    """sha256 of the report's bytes and of its sidecar metadata, so editing either re-indexes it."""
-    digest = hashlib.sha256()
-    for part in (path, sidecar_path(path)):
-        try:
-            with part.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-        except FileNotFoundError:
-            if part == path:
-                raise
-        digest.update(b"\0")
-    return digest.hexdigest()
+def _refusal(path: Path, root: Path) -> str:
+    """Why ``path`` must not be read ('' if it may): not a regular file, or a link leaving the corpus."""
+    try:
+        if path.is_symlink():
+            target = path.resolve(strict=True)
+            if not target.is_relative_to(root):
+                return "symbolic link to a file outside the corpus folder; not read"
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "broken symbolic link"
+    except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop on older Pythons
+        return f"cannot read ({one_line(err)})"
+    if not stat.S_ISREG(mode):
+        return f"not a regular file ({_kind(mode)}); not read"
+    return ""
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a folder")):  # fmt: skip
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
-def load_document(path: Path, corpus: Path, max_bytes: int | None = None) -> Document:
-    """Read one report; raise ``LoadError`` with a one-line reason if it cannot be used."""
-    rel = path.relative_to(corpus).as_posix()
+def _read_regular(path: Path, root: Path, max_bytes: int | None) -> bytes:
+    """The bytes of ``path`` if it is a regular file inside ``root`` no larger than ``max_bytes``; the type
+    and size come from the open file itself (fstat), so a FIFO or a swapped-in link cannot hang or leak."""
+    reason = _refusal(path, root)
+    if reason:
+        raise LoadError(reason)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        size = path.stat().st_size
-        if size == 0:
-            raise LoadError("empty file")
-        if max_bytes is not None and size > max_bytes:
-            raise LoadError(
-                f"too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB limit; raise ASKFRONT_MAX_FILE_MB)"
-            )
-        data = path.read_bytes()
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise LoadError("file disappeared while indexing") from None
     except PermissionError:
         raise LoadError("permission denied (cannot read the file)") from None
     except IsADirectoryError:
         raise LoadError("is a folder, not a file") from None
-    suffix = path.suffix.lower()
-    if suffix == ".pdf":
-        doc = _load_pdf(data, rel)
-    elif suffix in (".html", ".htm"):
-        doc = _load_html(data, rel)
-    else:
-        doc = _load_text(data, rel, markdown=suffix in (".md", ".markdown"))
-    _apply_metadata(doc, _read_sidecar(path))
+    except OSError as err:
+        raise LoadError(f"cannot read ({err.strerror or one_line(err)})") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadError(f"not a regular file ({_kind(info.st_mode)}); not read")
+        if info.st_size == 0:
+            raise LoadError("empty file")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise LoadError(
+                f"too large ({info.st_size / 1e6:.1f} MB > {max_bytes / 1e6:g} MB limit; raise ASKFRONT_MAX_FILE_MB)"
+            )
+        data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise LoadError(f"too large (grew past the {max_bytes / 1e6:g} MB limit while being read)")
+    return data
+
+
+@dataclass(frozen=True)
+class RawReport:
+    """A report's bytes and its sidecar's (b'' when there is none), read once for hashing and parsing."""
+
+    path: Path
+    rel: str
+    data: bytes
+    sidecar: bytes
+
+    @property
+    def sha256(self) -> str:
+        """Identity of the report as indexed: its bytes and its sidecar's, so editing either re-indexes it."""
+        digest = hashlib.sha256(self.data)
+        digest.update(b"\0")
+        digest.update(self.sidecar)
+        digest.update(b"\0")
+        return digest.hexdigest()
+
+
+def read_report(path: Path, corpus: Path, max_bytes: int | None = None) -> RawReport:
+    """Read a report and its sidecar safely (see ``_read_regular``); ``LoadError`` with the reason if not."""
+    root = corpus.resolve()
+    data = _read_regular(path, root, max_bytes)
+    sidecar = sidecar_path(path)
+    meta = b""
+    if sidecar.exists() or sidecar.is_symlink():
+        try:
+            meta = _read_regular(sidecar, root, MAX_METADATA_BYTES)
+        except LoadError as err:
+            raise LoadError(f"metadata file {sidecar.name}: {err}") from None
+    return RawReport(path, path.relative_to(corpus).as_posix(), data, meta)
+
+
+def parse_report(raw: RawReport) -> Document:
+    """The report's text and metadata; ``LoadError`` if it has no usable text."""
+    loader = LOADERS.get(raw.path.suffix.lower())
+    if loader is None:
+        raise LoadError(f"not a report type askfront reads ({', '.join(SUFFIXES)})")
+    doc = loader(raw.data, raw.rel)
+    if raw.sidecar:
+        try:
+            text = raw.sidecar.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise LoadError(f"metadata file {sidecar_path(raw.path).name} is not UTF-8 ({one_line(err)})") from None
+        _apply_metadata(doc, _parse_yaml(text, sidecar_path(raw.path).name))
     if not doc.text.strip():
         raise LoadError("no text found in the file")
     return doc
+
+
+def load_document(path: Path, corpus: Path, max_bytes: int | None = None) -> Document:
+    """Read one report; raise ``LoadError`` with a one-line reason if it cannot be used."""
+    return parse_report(read_report(path, corpus, max_bytes))
 
 
 def _decode(data: bytes, warnings: list[str]) -> str:
@@ -133,12 +211,14 @@ def _decode(data: bytes, warnings: list[str]) -> str:
         return text
 
 
-def _load_text(data: bytes, rel: str, markdown: bool) -> Document:
+def _load_text(data: bytes, rel: str, markdown: bool = False) -> Document:
     warnings: list[str] = []
     text = _decode(data, warnings).replace("\r\n", "\n")
     meta: dict = {}
     match = _FRONT_MATTER.match(text)
     if match:
+        if len(match.group(1)) > MAX_METADATA_BYTES:
+            raise LoadError(f"front matter longer than {MAX_METADATA_BYTES // 1000} kB; not metadata")
         meta = _parse_yaml(match.group(1), rel)
         text = text[match.end() :]
     text = strip_footer(text)
@@ -148,20 +228,45 @@ def _load_text(data: bytes, rel: str, markdown: bool) -> Document:
     return doc
 
 
+def _load_markdown(data: bytes, rel: str) -> Document:
+    return _load_text(data, rel, markdown=True)
+
+
 def _load_html(data: bytes, rel: str) -> Document:
     import trafilatura
 
     warnings: list[str] = []
     html = _decode(data, warnings)
     text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True)
+    meta = trafilatura.extract_metadata(html)
+    if not text:
+        text = _html_text(html)  # deeply nested or unusual pages, where the extractor finds no article
     if not text:
         raise LoadError("no main text found in the HTML page")
-    meta = trafilatura.extract_metadata(html)
-    doc = Document(path=rel, title=(meta.title if meta and meta.title else Path(rel).stem), text=text)
-    doc.date = (meta.date or "") if meta else ""
-    doc.source = (meta.url or meta.sitename or "") if meta else ""
+    title = meta.title if meta and meta.title else Path(rel).stem
+    doc = Document(path=rel, title=_capped(title, "title"), text=text)
+    doc.date = _capped((meta.date or "") if meta else "", "date")
+    doc.source = _capped((meta.url or meta.sitename or "") if meta else "", "source")
     doc.warnings = warnings
     return doc
+
+
+def _html_text(html: str) -> str:
+    """All visible text of a page, paragraph by paragraph (no scripts or styles), with a parser that
+    accepts any nesting depth (lxml's default stops at 255 levels)."""
+    import lxml.html
+
+    try:
+        parser = lxml.html.HTMLParser(huge_tree=True, remove_comments=True)
+        root = lxml.html.document_fromstring(html.encode("utf-8"), parser=parser)
+    except (ValueError, lxml.etree.LxmlError):
+        return ""
+    for bad in root.xpath("//script|//style|//noscript|//template|//head"):
+        bad.drop_tree()
+    for block in root.xpath("//p|//div|//br|//li|//tr|//h1|//h2|//h3|//h4|//h5|//h6|//section|//article"):
+        block.tail = "\n" + (block.tail or "")  # block elements end a line
+    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _load_pdf(data: bytes, rel: str) -> Document:
@@ -190,11 +295,23 @@ def _load_pdf(data: bytes, rel: str) -> Document:
         title = (reader.metadata.title if reader.metadata else None) or ""
     except LoadError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as err:
-        raise LoadError(f"corrupt or unreadable PDF ({type(err).__name__}: {_short(err)})") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as err:
+        raise LoadError(f"corrupt or unreadable PDF ({type(err).__name__}: {one_line(err)})") from None
     if not text.strip():
         raise LoadError("PDF has no extractable text (scanned pages? run OCR first)")
-    return Document(path=rel, title=title.strip() or Path(rel).stem, text=text, pages=pages)
+    return Document(path=rel, title=_capped(str(title).strip(), "title") or Path(rel).stem, text=text, pages=pages)
+
+
+# suffix -> loader(bytes, corpus path) -> Document. Adding a report type is one entry here.
+LOADERS: dict[str, Callable[[bytes, str], Document]] = {
+    ".txt": _load_text,
+    ".md": _load_markdown,
+    ".markdown": _load_markdown,
+    ".html": _load_html,
+    ".htm": _load_html,
+    ".pdf": _load_pdf,
+}
+SUFFIXES = tuple(LOADERS)
 
 
 def strip_footer(text: str) -> str:
@@ -215,24 +332,31 @@ def _first_line_title(text: str, markdown: bool) -> str:
     return ""
 
 
-def _read_sidecar(path: Path) -> dict:
-    sidecar = sidecar_path(path)
-    try:
-        raw = sidecar.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as err:
-        raise LoadError(f"metadata file {sidecar.name} unreadable ({_short(err)})") from None
-    return _parse_yaml(raw, sidecar.name)
+class _PlainYAML(yaml.SafeLoader):
+    """YAML with no anchors or aliases: a few hundred bytes of aliases can expand to gigabytes."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.YAMLError("YAML anchors and aliases (&, *) are not accepted in metadata")
+        return super().compose_node(parent, index)
 
 
 def _parse_yaml(raw: str, name: str) -> dict:
+    if len(raw) > MAX_METADATA_BYTES:
+        raise LoadError(f"metadata in {name} is longer than {MAX_METADATA_BYTES // 1000} kB")
     try:
-        meta = yaml.safe_load(raw) or {}
-    except yaml.YAMLError as err:
-        raise LoadError(f"metadata in {name} is not valid YAML ({_short(err)})") from None
+        meta = yaml.load(raw, Loader=_PlainYAML) or {}
+    except (yaml.YAMLError, RecursionError) as err:
+        raise LoadError(f"metadata in {name} is not valid YAML ({one_line(err)})") from None
     if not isinstance(meta, dict):
         raise LoadError(f"metadata in {name} must be key: value lines")
+    for key in METADATA_KEYS:
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str | int | float | bool) and not hasattr(value, "isoformat"):
+            raise LoadError(f"metadata in {name}: {key} must be a single value, not a {type(value).__name__}")
+        if value is not None and len(str(value)) > METADATA_KEYS[key]:
+            raise LoadError(f"metadata in {name}: {key} is longer than {METADATA_KEYS[key]} characters")
     return meta
 
 
@@ -245,5 +369,6 @@ def _apply_metadata(doc: Document, meta: dict) -> None:
         doc.source = str(meta["url"]).strip()
 
 
-def _short(err: BaseException) -> str:
-    return " ".join(str(err).split())[:160] or type(err).__name__
+def _capped(value: str, key: str) -> str:
+    """A metadata value found inside a report (HTML, PDF), cut to the length kept for ``key``."""
+    return " ".join(str(value).split())[: METADATA_KEYS[key]]

