@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +109,7 @@ def _last_answer(page, contains: str):
     return bot
 
 
+@pytest.mark.browser
 def test_answer_with_citation_and_highlighted_passage(page) -> None:
     assert "Index: 1 report, 10 passages" in page.locator("#index-status").inner_text()
     _ask(page, "How far is Abu Grain from Sirte?")
@@ -134,6 +137,7 @@ def test_answer_with_citation_and_highlighted_passage(page) -> None:
     assert "Closest passage" in page.locator("#passage").inner_text()
 
 
+@pytest.mark.browser
 def test_upload_rebuild_answer_and_report_text_stays_inert(page, tmp_path: Path) -> None:
     (tmp_path / "ferry.txt").write_text(NEW_REPORT)
     (tmp_path / "convoy.txt").write_text(XSS_REPORT)
@@ -163,6 +167,35 @@ def test_upload_rebuild_answer_and_report_text_stays_inert(page, tmp_path: Path)
     assert page.dialogs == []
 
 
+def _post_login(port: int, user: str, password: str) -> int:
+    data = urllib.parse.urlencode({"username": user, "password": password}).encode()
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/login", data=data, timeout=10).status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def _get(url: str, host: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+@pytest.mark.browser
+def test_requests_for_another_host_are_refused(app_url: str) -> None:
+    port = app_url.rstrip("/").rsplit(":", 1)[1]
+    status, body = _get(app_url, "attacker.example")  # what a DNS-rebinding page sends
+    assert status == 421 and body.startswith("askfront: error: refused a request for host 'attacker.example'")
+    status, body = _get(app_url + "gradio_api/info", f"attacker.example:{port}")
+    assert status == 421 and body.startswith("askfront: error: refused") and "named_endpoints" not in body
+    assert _get(app_url, f"localhost:{port}")[0] == 200
+    assert _get(app_url, f"127.0.0.1:{port}")[0] == 200
+
+
+@pytest.mark.browser
 def test_eight_concurrent_sessions_get_correct_answers(app_url: str) -> None:
     from gradio_client import Client
 
@@ -207,6 +240,7 @@ def test_upload_names_and_launch_settings() -> None:
         launch_settings(Settings(auth="nopassword"), {})
 
 
+@pytest.mark.browser
 def test_login_required_when_askfront_auth_is_set(browser, demo_settings: Settings) -> None:
     work = demo_settings.index.parent
     port = _free_port()
@@ -221,6 +255,9 @@ def test_login_required_when_askfront_auth_is_set(browser, demo_settings: Settin
         page.get_by_role("button", name="Login").click()
         page.locator("#question textarea").wait_for(timeout=30_000)
         page.close()
+        # wrong passwords are throttled: after 5, the next attempt must wait (HTTP 429 with Retry-After)
+        codes = [_post_login(port, "editor", f"guess-{n}") for n in range(7)]
+        assert codes[:5] == [400] * 5 and codes[5:] == [429, 429], codes
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -6,30 +6,29 @@ Report text never reaches the page as markup: everything quoted from a report is
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
-import shutil
-import tempfile
-import threading
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+import sys
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 # No usage statistics leave the machine; set before gradio is imported.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from askfront.answer import Answer, Citation
 from askfront.config import Settings
-from askfront.errors import ConfigError
+from askfront.errors import AskfrontError, ConfigError, one_line
 from askfront.ingest import SUFFIXES
-from askfront.retrieve import Filters
+from askfront.service import Service, safe_upload_name
+from askfront.types import Filters
 
 if TYPE_CHECKING:
     import gradio as gr
 
-    from askfront.answer import Conversation
-    from askfront.embed import Embedder
+__all__ = ["Service", "build_ui", "launch_settings", "safe_upload_name", "serve"]
 
 EXAMPLES = [
     "How far is Abu Grain from Sirte?",
@@ -39,100 +38,11 @@ EXAMPLES = [
     "What is the population of Misrata?",
 ]
 CONTEXT = 600  # characters of report text shown around a cited passage
-_SAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
 def escape_markdown(text: str) -> str:
     """Report text made inert for the chat's Markdown: HTML-escaped, Markdown punctuation backslashed."""
     return re.sub(r"([\\`*_{}\[\]()#+\-!|~>])", r"\\\1", html.escape(re.sub(r"\s+", " ", text), quote=False))
-
-
-def safe_upload_name(name: str) -> str:
-    """A plain file name for an upload (no folders, no '..', no hidden files), or ConfigError."""
-    base = _SAFE_NAME.sub("_", Path(name.replace("\\", "/")).name).strip(" ._")
-    suffix = Path(base).suffix.lower()
-    if not base or suffix not in SUFFIXES:
-        raise ConfigError(f"{name}: only {', '.join(sorted(SUFFIXES))} reports can be added")
-    return base
-
-
-@dataclass
-class Service:
-    """What every browser session shares: settings, the model, and the answerer over the live index.
-
-    A rebuild makes a new index version and swaps in a new answerer when it is complete; questions
-    asked meanwhile are answered from the previous one."""
-
-    settings: Settings
-    embedder: Embedder
-    answerer: Conversation
-
-    def __post_init__(self) -> None:
-        self._build_lock = threading.Lock()
-
-    @classmethod
-    def start(cls, settings: Settings, log=print) -> Service:
-        """Load the model and the index once (building the index first if there is none)."""
-        from askfront.answerers import load_answerer
-        from askfront.build import build_index
-        from askfront.embed import Embedder
-        from askfront.index import live_version
-
-        embedder = Embedder(settings.model, settings.precision, settings.batch_size)
-        if live_version(settings.index) is None:
-            log(f"askfront: no index in {settings.index}; building it from {settings.corpus}")
-            report = build_index(settings, embedder, progress=True)
-            log(f"askfront index: {report.summary()}")
-        return cls(settings, embedder, load_answerer(settings, embedder))
-
-    def status(self) -> str:
-        index = self.answerer.retriever.index
-        m = index.manifest
-        return (
-            f"Index: {_plural(len(index.documents()), 'report')}, {_plural(m.chunks, 'passage')} · "
-            f"model {m.model_name} · built {m.built_at}"
-        )
-
-    def report_paths(self) -> list[str]:
-        """The files of the reports in the live index (for the report filter)."""
-        return [path for path, _title, _date in self.answerer.retriever.index.documents()]
-
-    def rebuild(self) -> str:
-        """Update the index from the corpus (incremental), then answer from the new one."""
-        from askfront.answerers import load_answerer
-        from askfront.build import build_index
-
-        if not self._build_lock.acquire(blocking=False):
-            return "A rebuild is already running."
-        try:
-            messages: list[str] = []
-            report = build_index(self.settings, self.embedder, log=messages.append, progress=True)
-            self.answerer = load_answerer(self.settings, self.embedder)
-            return "\n".join([f"Rebuilt: {report.summary()}", *messages])
-        finally:
-            self._build_lock.release()
-
-    def add_reports(self, paths: list[str]) -> str:
-        """Copy uploaded files into the corpus folder under safe names; one line per file."""
-        lines = []
-        limit = int(self.settings.max_file_mb * 1024 * 1024)
-        for path in paths:
-            original = Path(path).name
-            try:
-                name = safe_upload_name(original)
-                if Path(path).stat().st_size > limit:
-                    raise ConfigError(f"{original}: larger than {self.settings.max_file_mb:g} MB")
-                target = self.settings.corpus / name
-                stem, suffix, n = target.stem, target.suffix, 1
-                while target.exists():
-                    target = self.settings.corpus / f"{stem}-{n}{suffix}"
-                    n += 1
-                self.settings.corpus.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)
-                lines.append(f"Added {target.name}. Rebuild the index to search it.")
-            except (ConfigError, OSError) as err:
-                lines.append(f"Not added: {err}")
-        return "\n".join(lines)
 
 
 def answer_markdown(answer: Answer) -> str:
@@ -166,23 +76,18 @@ def answer_export(answer: Answer) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _dated(c: Citation) -> str:
     return f" ({c.date})" if c.date else ""
 
 
 def passage_html(service: Service, citation: Citation, answering: bool) -> str:
     """A cited passage with its surrounding report text; the answer span (or the quote) highlighted."""
-    index = service.answerer.retriever.index
     lo, hi = (citation.answer_start, citation.answer_end) if citation.answer_start is not None else (0, 0)
     if not hi:
         lo, hi = citation.start, citation.end
     begin = max(0, min(citation.start, lo) - CONTEXT)
     try:
-        text = index.text(citation.file, begin, max(citation.end, hi) + CONTEXT)
+        text = service.text(citation, begin, max(citation.end, hi) + CONTEXT)
     except KeyError:  # the report left the index since this answer was given
         text, begin = citation.quote, citation.start
     a, b = max(0, lo - begin), max(0, hi - begin)
@@ -215,6 +120,23 @@ CSS = """
 """
 
 
+def page_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A listener whose failures reach the page as the one line the CLI would print (never a bare "Error")."""
+    import gradio as gr
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AskfrontError as err:
+            raise gr.Error(f"askfront: error: {err}", print_exception=False) from None
+        except Exception as err:  # a bug: the line in the page, the traceback in the terminal
+            traceback.print_exc(file=sys.stderr)
+            raise gr.Error(f"askfront: error: unexpected {type(err).__name__}: {one_line(err)}") from None
+
+    return wrapper
+
+
 def build_ui(service: Service) -> gr.Blocks:
     """The Gradio Blocks app over ``service``."""
     import gradio as gr
@@ -234,15 +156,16 @@ def build_ui(service: Service) -> gr.Blocks:
         chosen = next((c for c in found if choice and choice.startswith(f"[{c.n}]")), found[0])
         return passage_html(service, chosen, answering=not answer.abstained)
 
+    @page_errors
     def chat_turn(question, chat, history, files, since, until):
         question = (question or "").strip()
         if not question:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
             filters = Filters(tuple(files or ()), (since or "").strip(), (until or "").strip())
-            answer = service.answerer.ask(question, history=history[-4:], filters=filters)
-        except ConfigError as err:
-            answer = Answer(question, f"Cannot search: {err}", "", abstained=True)
+            answer = service.ask(question, history=history[-4:], filters=filters)
+        except AskfrontError as err:  # a bad filter date, a damaged index: said in the chat, in one line
+            answer = Answer(question, f"askfront: error: {err}", "", abstained=True)
         chat = [*chat, {"role": "user", "content": escape_markdown(question)},
                 {"role": "assistant", "content": answer_markdown(answer)}]  # fmt: skip
         choices = choices_of(answer)
@@ -255,31 +178,35 @@ def build_ui(service: Service) -> gr.Blocks:
             answer_export(answer),
         )
 
+    @page_errors
     def pick(history, choice):
         return show(history[-1] if history else None, choice)
 
+    @page_errors
     def upload(paths):
         return service.add_reports([str(p) for p in paths or []])
 
+    @page_errors
     def rebuild(progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's way to show a progress bar)
         progress(0, desc="Reading reports")
         message = service.rebuild()
         reports = service.report_paths()
         return message, service.status(), gr.update(choices=reports)
 
+    @page_errors
     def export_file(text):
-        if not text:
-            return None
-        path = Path(tempfile.mkdtemp(prefix="askfront-")) / "askfront-answer.md"
-        path.write_text(text, encoding="utf-8")
-        return str(path)
+        return str(service.export(text)) if text else None
 
     def api_ask(question: str) -> dict:
         """One question, no conversation: the answer object as JSON (for scripts and load tests)."""
-        return service.answerer.ask(question).to_dict()
+        try:
+            return service.ask(question).to_dict()
+        except AskfrontError as err:
+            raise gr.Error(f"askfront: error: {err}", print_exception=False) from None
 
     reports = service.report_paths()
-    with gr.Blocks(title="askfront") as app:
+    # Gradio's own copies of uploads and downloads are removed after an hour (checked hourly).
+    with gr.Blocks(title="askfront", delete_cache=(3600, 3600)) as app:
         gr.Markdown("## askfront — ask the reports\nAnswers are quoted from your reports, with their source.")
         status = gr.Markdown(service.status(), elem_id="index-status")
         history = gr.State([])
@@ -348,22 +275,31 @@ def launch_settings(settings: Settings, environ: dict[str, str] | None = None) -
 
 def serve(settings: Settings) -> None:
     """Start the app: load everything once, print the URL, serve until interrupted."""
+    from starlette.middleware import Middleware
+
+    from askfront.web import WebGuard, allowed_hosts
+
     host, port, auth = launch_settings(settings)
+    hosts = allowed_hosts(host, settings.allowed_hosts.split(","))
     service = Service.start(settings)
     app = build_ui(service)
-    limit = f"{int(settings.max_file_mb)}mb"
     print(f"askfront: serving on http://{host}:{port}" + (" (login required)" if auth else ""), flush=True)
-    app.queue(default_concurrency_limit=1).launch(
-        server_name=host,
-        server_port=port,
-        share=False,
-        auth=auth,
-        max_file_size=limit,
-        footer_links=[],
-        css=CSS,
-        theme=_theme(),
-        quiet=True,
-    )
+    try:
+        app.queue(default_concurrency_limit=1).launch(
+            server_name=host,
+            server_port=port,
+            share=False,
+            auth=auth,
+            max_file_size=settings.max_file_bytes,  # bytes: the same MB (10^6) as indexing uses
+            footer_links=[],
+            css=CSS,
+            theme=_theme(),
+            quiet=True,
+            show_error=True,  # Gradio's own refusals (e.g. of an upload) show their message, not "Error"
+            app_kwargs={"middleware": [Middleware(WebGuard, hosts=hosts)]},
+        )
+    finally:
+        service.close()
 
 
 def _theme():

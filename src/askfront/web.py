@@ -1,0 +1,139 @@
+"""Safe web defaults in front of the Gradio app (an ASGI middleware, no Gradio needed to test it).
+
+- Host check: a request whose ``Host`` is not a name of this server is refused (421). A web page that
+  rebinds its own domain name to 127.0.0.1 (DNS rebinding) would otherwise read the reports through the
+  user's browser, since its requests carry ``Host: attacker.example``.
+- Login throttle: after ``FREE_FAILURES`` wrong passwords from one address, each further attempt must
+  wait twice as long as the one before (1 s, 2 s, 4 s … up to ``MAX_WAIT_S``); a right one resets it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+FREE_FAILURES = 5  # wrong passwords allowed before waits start (typos happen)
+MAX_WAIT_S = 300.0  # the longest wait between attempts once throttled
+_ANY = ("0.0.0.0", "::", "")
+
+
+def allowed_hosts(listen: str, extra: Iterable[str] = ()) -> set[str]:
+    """Host names this server answers to: loopback names, the listening address, ``extra`` (e.g. a LAN
+    name or a reverse proxy's), and, when listening on every address, this machine's name and addresses."""
+    names = {*LOOPBACK_NAMES, *(h.strip().lower() for h in extra if h.strip())}
+    if listen not in _ANY:
+        names.add(listen.lower().strip("[]"))
+    else:
+        hostname = socket.gethostname()
+        names |= {hostname.lower(), socket.getfqdn().lower()}
+        with contextlib.suppress(OSError):
+            names |= {info[4][0] for info in socket.getaddrinfo(hostname, None)}
+    return names
+
+
+def host_of(header: str) -> str:
+    """The name in a Host header, without the port: 'Example.org:7860' -> 'example.org', '[::1]:80' -> '::1'."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class LoginThrottle:
+    """Failed logins per client address; how long the next attempt must wait."""
+
+    def __init__(self, free: int = FREE_FAILURES, max_wait: float = MAX_WAIT_S, clock=time.monotonic) -> None:
+        self.free, self.max_wait, self.clock = free, max_wait, clock
+        self._failures: dict[str, tuple[int, float]] = {}  # address -> (failures, time of the last)
+        self._lock = threading.Lock()
+
+    def wait(self, address: str) -> float:
+        """Seconds until ``address`` may try again (0 when it may now)."""
+        with self._lock:
+            count, last = self._failures.get(address, (0, 0.0))
+        if count < self.free:
+            return 0.0
+        delay = min(self.max_wait, 2.0 ** (count - self.free))
+        return max(0.0, last + delay - self.clock())
+
+    def record(self, address: str, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self._failures.pop(address, None)
+            else:
+                count, _ = self._failures.get(address, (0, 0.0))
+                self._failures[address] = (count + 1, self.clock())
+
+
+class WebGuard:
+    """ASGI middleware: refuse foreign Host headers; throttle POST /login."""
+
+    def __init__(self, app: ASGIApp, hosts: set[str], throttle: LoginThrottle | None = None) -> None:
+        self.app, self.hosts = app, hosts
+        self.throttle = throttle or LoginThrottle()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = host_of(headers.get("host", ""))
+        if host not in self.hosts:
+            message = (
+                f"askfront: error: refused a request for host {host or '(none)'!r}: this server answers to "
+                f"{', '.join(sorted(self.hosts))} (add a name with ASKFRONT_ALLOWED_HOSTS)"
+            )
+            await _refuse(scope, send, 421, message)
+            return
+        if scope["type"] == "http" and scope.get("method") == "POST" and scope.get("path", "").rstrip("/") == "/login":
+            await self._login(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
+        address = (scope.get("client") or ("?", 0))[0]
+        wait = self.throttle.wait(address)
+        if wait > 0:
+            message = f"askfront: error: too many wrong passwords; try again in {wait:.0f} s"
+            await _refuse(scope, send, 429, message, {"retry-after": str(max(1, round(wait)))})
+            return
+        status: list[int] = []
+
+        async def watch(event: dict[str, Any]) -> None:
+            if event["type"] == "http.response.start":
+                status.append(event["status"])
+            await send(event)
+
+        await self.app(scope, receive, watch)
+        if status:
+            self.throttle.record(address, ok=status[0] < 400)
+
+
+async def _refuse(scope: Scope, send: Send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+        return
+    body = (message + "\n").encode("utf-8")
+    extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
