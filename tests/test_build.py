@@ -226,3 +226,29 @@ def test_any_local_model_folder_can_be_used_and_the_default_weights_are_checked(
     monkeypatch.setattr(embed, "default_model_path", lambda: local)
     with pytest.raises(embed.ModelError, match="does not match all-MiniLM-L6-v2"):
         _ = Embedder().model
+
+
+def test_a_changed_tokenizer_is_a_different_model(
+    settings: Settings, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from askfront import embed
+
+    local = tmp_path / "my-model"
+    shutil.copytree(embedder.path, local)
+    built = build_index(dataclasses.replace(settings, model=str(local)), Embedder(str(local)), progress=False)
+    assert built.written
+    config = json.loads((local / "tokenizer_config.json").read_text())
+    config["do_lower_case"] = not config.get("do_lower_case", True)  # same weights, other tokens
+    (local / "tokenizer_config.json").write_text(json.dumps(config))
+    changed = Embedder(str(local))
+    assert changed.files["model.safetensors"] == embedder.files["model.safetensors"]
+    assert changed.sha256 != embedder.sha256
+    messages: list[str] = []
+    report = build_index(dataclasses.replace(settings, model=str(local)), changed, log=messages.append, progress=False)
+    assert report.full_rebuild.startswith("embedding model changed") and report.embedded == report.chunks
+    with pytest.raises(BadIndexError, match="another embedding model"):
+        Retriever(Index.open(settings.index), embedder)  # the packaged model no longer fits this index
+    # the packaged model is checked file by file, tokenizer included
+    monkeypatch.setattr(embed, "default_model_path", lambda: local)
+    with pytest.raises(embed.ModelError, match=r"tokenizer_config\.json: sha256 .* does not match all-MiniLM-L6-v2"):
+        _ = Embedder().model

@@ -127,3 +127,24 @@ def test_sigkill_mid_build_leaves_the_previous_index_intact(demo_corpus: Path, e
     assert len(report.added) == 3 and report.written  # the next build cleans up and completes
     assert not list((work / "index").glob(".build-*")) and len(list((work / "index").glob("v-*"))) == 1
     assert len(Index.open(work / "index").manifest.files) == 4
+
+
+@pytest.mark.slow
+def test_index_verify_and_a_garbled_current_from_the_command_line(demo_corpus: Path, embedder) -> None:
+    work = demo_corpus.parent
+    build_index(Settings(corpus=demo_corpus, index=work / "index"), embedder, progress=False)
+    version = live_version(work / "index")
+    with (version / "dense.faiss").open("r+b") as fh:  # damage that keeps the size
+        fh.seek(200)
+        flipped = bytes(b ^ 0xFF for b in fh.read(16))
+        fh.seek(200)
+        fh.write(flipped)
+    checked = askfront("index", "--verify", cwd=work)
+    assert checked.returncode == 2, checked.stderr
+    assert "askfront: error: index: damaged file dense.faiss" in checked.stderr and "Traceback" not in checked.stderr
+    assert live_version(work / "index") == version  # --verify changes nothing
+
+    (work / "index" / "CURRENT").write_bytes(b"\xff\xfe garbled\n")
+    found = askfront("search", QUESTION, cwd=work)
+    assert found.returncode == 2 and found.stderr.count("\n") == 1, found.stderr
+    assert "CURRENT: damaged" in found.stderr and "askfront index" in found.stderr
