@@ -12,7 +12,7 @@ import re
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from askfront import extract
 from askfront.retrieve import Filters, Hit, Retriever
@@ -63,6 +63,7 @@ class Answer:
     notice: str = ""  # a one-line message for the user, e.g. that the language model did not answer
     checks: list[dict] = field(default_factory=list)  # generative answers: each sentence and whether it is backed
     score: float | None = None  # the answerer's confidence (reader: span score minus no-answer score)
+    filters: dict[str, Any] = field(default_factory=dict)  # the filters that were on (files, since, until)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,6 +109,15 @@ class Conversation:
             self._nlp = extract.load_nlp()
         return self._nlp
 
+    def warm_up(self) -> None:
+        """Load the models now (lazy properties of the answerer and its fallback), so that the first
+        question does not wait for them; an endpoint of a language model is not called."""
+        _ = self.nlp
+        for part in (self.answerer, getattr(self.answerer, "fallback", None)):
+            for name in ("model", "tokenizer", "nlp"):
+                if part is not None and isinstance(getattr(type(part), name, None), property):
+                    getattr(part, name)
+
     def ask(self, question: str, history: list[Answer] | None = None, filters: Filters | None = None) -> Answer:
         """Answer ``question``; ``history`` (earlier answers of this conversation) resolves follow-ups."""
         started = time.perf_counter()
@@ -118,6 +128,12 @@ class Conversation:
         hits = self.retriever.search(resolved, top_k=self.top_k, filters=filters)
         retrieved = time.perf_counter()
         answer = self.answerer.answer(question, resolved, hits)
+        if filters:
+            answer.filters = {"files": list(filters.files), "since": filters.since, "until": filters.until}
+            undated = self.retriever.undated_left_out(filters)
+            if undated:
+                note = f"{undated} undated report{'s were' if undated > 1 else ' was'} left out by the date filter."
+                answer.notice = f"{answer.notice} {note}".strip()
         done = time.perf_counter()
         answer.timings = {
             **answer.timings,
@@ -206,4 +222,5 @@ def passage_citation(n: int, hit: Hit) -> Citation:
 def citation(n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:
     """Citation ``[n]``: characters ``start``..``end`` (``quote``) of the report ``hit`` comes from."""
     r = hit.record
-    return Citation(n, r.path, r.title, r.date, r.source, start, end, quote, r.page, hit.score, r.start, r.end)
+    page = r.page_at(start)  # a sentence late in a passage may sit on the PDF's next page
+    return Citation(n, r.path, r.title, r.date, r.source, start, end, quote, page, hit.score, r.start, r.end)

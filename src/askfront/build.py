@@ -69,6 +69,7 @@ class _Entry:
     sha256: str
     chunks: list[Chunk]
     vectors: np.ndarray | None = None
+    indexed_at: str = ""  # when this version of the report entered the index ('' = this build)
 
 
 def _log_stderr(message: str) -> None:
@@ -216,7 +217,8 @@ def _read_corpus(
 def _reuse(previous: Index, rel: str, sha: str) -> _Entry:
     """A report exactly as the previous index holds it, vectors included (no re-embedding)."""
     vectors = np.asarray(previous.vectors[previous.chunk_ids(rel)], dtype=np.float32)
-    return _Entry(previous.document(rel), sha, previous.chunks_of(rel), vectors)
+    when = previous.manifest.indexed.get(rel, previous.manifest.built_at)
+    return _Entry(previous.document(rel), sha, previous.chunks_of(rel), vectors, when)
 
 
 def _reason(err: Exception) -> str:
@@ -239,7 +241,8 @@ def _embed_missing(entries: list[_Entry], embedder: TextEmbedder, progress: bool
 
 
 def _publish(index_dir: Path, settings: Settings, embedder: TextEmbedder, entries: list[_Entry]) -> None:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     chunks = [c for e in entries for c in e.chunks]
     vectors = np.concatenate([np.zeros((0, embedder.dimension), np.float32)] + [e.vectors for e in entries])
     manifest = Manifest(
@@ -251,8 +254,9 @@ def _publish(index_dir: Path, settings: Settings, embedder: TextEmbedder, entrie
         chunk_overlap=settings.chunk_overlap,
         index_type=settings.index_type,
         askfront_version=__version__,
-        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        built_at=now.isoformat(timespec="seconds"),
         files={e.doc.path: e.sha256 for e in entries},
+        indexed={e.doc.path: e.indexed_at or now.isoformat(timespec="seconds") for e in entries},
     )
     building = index_dir / f".build-{stamp}"
     write_version(building, manifest, [e.doc for e in entries], chunks, vectors, settings.hnsw_threshold)

@@ -285,7 +285,9 @@ def whole_report(index: Index, question: Question) -> Hit:
                 f"question {question.id or question.question!r}: report {question.source} is not indexed"
             ) from None
         doc = index.document(paths[0])
-    record = ChunkRecord(-1, doc.path, doc.title, doc.date, doc.source, 0, len(doc.text), None, doc.text)
+    record = ChunkRecord(
+        -1, doc.path, doc.title, doc.date, doc.source, 0, len(doc.text), doc.page_at(0), doc.text, tuple(doc.pages)
+    )
     return Hit(record, 1.0)
 
 

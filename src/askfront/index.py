@@ -71,6 +71,7 @@ class Manifest:
     built_at: str
     chunks: int = 0
     files: dict[str, str] = field(default_factory=dict)  # corpus path -> content sha256
+    indexed: dict[str, str] = field(default_factory=dict)  # corpus path -> when that content was indexed
     format_version: int = FORMAT_VERSION
     search: dict[str, Any] = field(default_factory=dict)  # search_identity() it was built with
     model_files: dict[str, str] = field(default_factory=dict)  # sha256 of each model file behind model_sha256
@@ -85,6 +86,18 @@ class Manifest:
         if (self.chunk_size, self.chunk_overlap) != (chunk_size, chunk_overlap):
             return f"chunk settings changed ({self.chunk_size}/{self.chunk_overlap} -> {chunk_size}/{chunk_overlap})"
         return ""
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One indexed report as the reports panel lists it."""
+
+    path: str
+    title: str
+    date: str
+    source: str
+    passages: int
+    indexed_at: str
 
 
 def dense_kind(index_type: str, chunks: int, hnsw_threshold: int) -> str:
@@ -328,11 +341,11 @@ class Index:
             return []
         marks = ",".join("?" * len(ids))
         rows = self._db.execute(
-            "SELECT c.id, c.path, d.title, d.date, d.source, c.start, c.end, c.page, c.text FROM chunks c "
+            "SELECT c.id, c.path, d.title, d.date, d.source, c.start, c.end, c.page, c.text, d.pages FROM chunks c "
             f"JOIN documents d ON d.path = c.path WHERE c.id IN ({marks})",
             [int(i) for i in ids],
         ).fetchall()
-        by_id = {row[0]: ChunkRecord(*row) for row in rows}
+        by_id = {row[0]: ChunkRecord(*row[:-1], pages=tuple(json.loads(row[-1] or "[]"))) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     @_guarded
@@ -368,6 +381,16 @@ class Index:
     def documents(self) -> list[tuple[str, str, str]]:
         """(path, title, date) of every indexed report."""
         return list(self._db.execute("SELECT path, title, date FROM documents ORDER BY path"))
+
+    @_guarded
+    def reports(self) -> list[ReportRow]:
+        """Every indexed report with its metadata, number of passages and when it was indexed."""
+        rows = self._db.execute(
+            "SELECT d.path, d.title, d.date, d.source, count(c.id) FROM documents d "
+            "LEFT JOIN chunks c ON c.path = d.path GROUP BY d.path ORDER BY d.path"
+        )
+        when = self.manifest.indexed
+        return [ReportRow(*row, indexed_at=when.get(row[0], self.manifest.built_at)) for row in rows]
 
     def close(self) -> None:
         self._db.close()

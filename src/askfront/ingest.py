@@ -25,6 +25,7 @@ from askfront.types import Document
 __all__ = ["LOADERS", "SUFFIXES", "Document", "LoadError", "load_document", "read_report", "scan_corpus"]
 
 SIDECAR_SUFFIX = ".meta.yaml"
+EXAMPLES_FILE = "examples.txt"  # corpus/examples.txt holds the app's example questions: not a report
 MAX_METADATA_BYTES = 64_000  # a sidecar or front matter block is a few lines; anything bigger is not metadata
 # Longest value kept per metadata key (characters): a title is a line, a source a URL, a date a date.
 METADATA_KEYS = {"title": 300, "source": 2_000, "url": 2_000, "date": 40}
@@ -60,6 +61,8 @@ def scan_corpus(corpus: Path) -> Scan:
         for name in names:
             path = Path(folder, name)
             if name.startswith(".") or path.suffix.lower() not in LOADERS:
+                continue
+            if name == EXAMPLES_FILE and Path(folder) == Path(corpus):
                 continue
             reason = _refusal(path, root)
             if reason:

@@ -151,13 +151,29 @@ class Retriever:
             for record in self.index.records(best)
         ]
 
+    def undated_left_out(self, filters: Filters) -> int:
+        """How many reports (within the file filter) a date filter leaves out for having no readable date."""
+        if not (filters.since or filters.until):
+            return 0
+        count = 0
+        for path, _title, date in self.index.documents():
+            if filters.files and not _in_files(path, filters.files):
+                continue
+            try:
+                date_bounds(date)
+            except ConfigError:
+                count += 1
+        return count
+
     def _allowed(self, filters: Filters) -> np.ndarray:
         """Chunk ids of the reports that pass the filters."""
         since = date_bounds(filters.since)[0] if filters.since else ""
         until = date_bounds(filters.until)[1] if filters.until else ""
+        if since and until and since > until:
+            raise ConfigError(f"the date range is reversed: from {filters.since} is after until {filters.until}")
         paths = []
         for path, _title, date in self.index.documents():
-            if filters.files and not any(path == f or path.startswith(f.rstrip("/") + "/") for f in filters.files):
+            if filters.files and not _in_files(path, filters.files):
                 continue
             if since or until:
                 try:
@@ -169,3 +185,8 @@ class Retriever:
             paths.append(path)
         ids = [i for path in paths for i in self.index.chunk_ids(path)]
         return np.array(sorted(ids), dtype=np.int64)
+
+
+def _in_files(path: str, files: tuple[str, ...]) -> bool:
+    """Is the report ``path`` one of ``files`` or inside one of them (a folder)?"""
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in files)

@@ -23,12 +23,17 @@ class Document:
 
     def page_at(self, offset: int) -> int | None:
         """1-based PDF page holding character ``offset``, or None for non-PDF reports."""
-        page = None
-        for number, start in enumerate(self.pages, 1):
-            if start > offset:
-                break
-            page = number
-        return page
+        return page_at(self.pages, offset)
+
+
+def page_at(pages: list[int] | tuple[int, ...], offset: int) -> int | None:
+    """1-based page holding character ``offset``, given the offsets where pages start (None if none)."""
+    page = None
+    for number, start in enumerate(pages, 1):
+        if start > offset:
+            break
+        page = number
+    return page
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,13 @@ class ChunkRecord:
     source: str
     start: int
     end: int
-    page: int | None
+    page: int | None  # the page where the passage starts
     text: str
+    pages: tuple[int, ...] = ()  # where each page of its report starts (PDFs), for citations inside it
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of report character ``offset`` (inside this passage), or the passage's page."""
+        return page_at(self.pages, offset) if self.pages else self.page
 
 
 @dataclass(frozen=True)
