@@ -100,6 +100,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     _llm_flags(evaluate)
 
+    export = commands.add_parser(
+        "export",
+        help="write answers of 'askfront ask --json' as Markdown or CSV",
+        description="Turn answers (JSON lines as printed by 'askfront ask --json', one per question) into a "
+        "Markdown conversation or a CSV file with one row per citation: question, answer, short answer, "
+        "report title, file, date, source, page, quote, character span, filters.",
+    )
+    export.add_argument("answers", metavar="ANSWERS", help="file of JSON lines, or - for standard input")
+    export.add_argument("--format", choices=["md", "csv"], default="md", help="md (default) or csv")
+    export.add_argument("--out", type=Path, help="write here (default: standard output)")
+
     serve = commands.add_parser(
         "serve",
         help="start the chat in a browser (Gradio)",
@@ -146,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ask(settings, args)
         if args.command == "eval":
             return _eval(settings, args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "serve":
             from askfront.ui import serve
 
@@ -168,6 +181,22 @@ def _index(settings: Settings, progress: bool) -> int:
     report = build_index(settings, embedder, progress=progress)
     print(f"askfront index: {report.summary()} -> {settings.index}")
     return EXIT_OK if report.ok else EXIT_FILES_FAILED
+
+
+def _export(args: argparse.Namespace) -> int:
+    from askfront import export
+
+    if args.answers == "-":
+        answers = export.read_answer_lines(None, sys.stdin.read())
+    else:
+        answers = export.read_answer_lines(Path(args.answers))
+    text = export.render(answers, args.format)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8", newline="")
+        print(f"askfront export: {len(answers)} answers -> {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def _verify(settings: Settings) -> int:

@@ -1,0 +1,63 @@
+"""Conversation exports (Markdown and CSV) from the answers the real reader gives, and `askfront export`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from askfront import export
+from askfront.errors import AskfrontError
+from askfront.retrieve import Filters
+
+
+def test_markdown_and_csv_of_a_conversation(answerer) -> None:
+    first = answerer.ask("How far is Abu Grain from Sirte?").to_dict()
+    second = answerer.ask("What is the population of Misrata?", filters=Filters(since="2016")).to_dict()
+    text = export.markdown([first, second])
+    assert text.startswith("# askfront conversation\n\n## 1. How far is Abu Grain from Sirte?\n\n**Answer:** 140 kilo")
+    assert "misrata-militia-gain-back-territory.txt, characters 762-905, source: Blog post" in text
+    assert "## 2. What is the population of Misrata?" in text and "Filters: dated 2016 to …" in text
+    assert "(closest passage; does not answer)" in text
+    rows = list(csv.DictReader(io.StringIO(export.to_csv([first, second]))))
+    assert list(rows[0]) == list(export.CSV_COLUMNS)
+    assert (rows[0]["short_answer"], rows[0]["start"], rows[0]["end"]) == (
+        "140 kilometers (about 85 miles)",
+        "762",
+        "905",
+    )
+    assert rows[0]["answers_question"] == "yes" and rows[0]["date"] == "2016-05"
+    assert {r["answers_question"] for r in rows[1:]} == {"no"} and rows[1]["filters"] == "dated 2016 to …"
+    assert export.dated_name("csv").startswith("askfront-conversation-") and export.dated_name("csv").endswith(".csv")
+
+
+def test_bad_answer_lines_are_named() -> None:
+    with pytest.raises(AskfrontError, match=r"stdin:2: not a JSON answer"):
+        export.read_answer_lines(None, '{"question": "q", "answer": "a"}\n{oops\n')
+    with pytest.raises(AskfrontError, match=r"stdin:1: not an answer"):
+        export.read_answer_lines(None, "[1, 2]\n")
+
+
+@pytest.mark.slow
+def test_export_command_writes_csv_from_ask_json_lines(demo_settings, tmp_path: Path) -> None:
+    ask = subprocess.run(
+        [sys.executable, "-m", "askfront", "ask", "--json", "--index", str(demo_settings.index),
+         "How far is Abu Grain from Sirte?"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lines = tmp_path / "answers.jsonl"
+    lines.write_text(ask.stdout)
+    assert json.loads(ask.stdout)["short_answer"] == "140 kilometers (about 85 miles)"
+    done = subprocess.run(
+        [sys.executable, "-m", "askfront", "export", str(lines), "--format", "csv", "--out", str(tmp_path / "a.csv")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")))
+    assert rows[0]["report_title"] == "Misrata militia gain back territory from the Islamic State"
+    assert rows[0]["quote"].startswith("Abu Grain is 140 kilometers")
