@@ -16,6 +16,7 @@ from askfront.answerers import load_answerer
 from askfront.build import build_index
 from askfront.config import Settings
 from askfront.embed import Embedder
+from askfront.errors import ConfigError
 from askfront.service import EXPORTS_KEPT, Service
 from askfront.web import LoginThrottle, allowed_hosts, host_of
 
@@ -111,3 +112,54 @@ def test_host_names_and_login_throttle() -> None:
     assert throttle.wait("1.2.3.4") == 0
     throttle.record("1.2.3.4", ok=True)
     assert throttle.wait("1.2.3.4") == 0
+
+
+def test_example_questions_come_from_the_corpus(service: Service) -> None:
+    from askfront.service import DEMO_EXAMPLES
+
+    assert service.examples() == list(DEMO_EXAMPLES)  # the demo report is there, no examples.txt
+    (service.settings.corpus / "examples.txt").write_text("# ours\nWho holds the airport?\n\n")
+    assert service.examples() == ["Who holds the airport?"]
+    report = build_index(service.settings, service.embedder, log=lambda _: None, progress=False)
+    assert report.unchanged == ["misrata-militia-gain-back-territory.txt"] and not report.added  # not a report
+    (service.settings.corpus / "examples.txt").unlink()
+    (service.settings.corpus / "misrata-militia-gain-back-territory.txt").unlink()
+    service.rebuild()
+    assert service.examples() == []  # another corpus: no questions about a report that is not there
+
+
+def test_uploads_are_checked_by_content_and_duplicates_refused(tmp_path: Path, service: Service) -> None:
+    demo_copy = tmp_path / "again.txt"
+    demo_copy.write_bytes(DEMO.read_bytes())
+    fake = tmp_path / "scan.pdf"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    text_as_pdf = tmp_path / "memo.pdf"
+    text_as_pdf.write_text("A memo, not a PDF.")
+    pdf_as_text = tmp_path / "memo.txt"
+    pdf_as_text.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    lines = service.add_reports([str(p) for p in (demo_copy, fake, text_as_pdf, pdf_as_text)]).splitlines()
+    assert lines == [
+        "Not added: again.txt: the same content is already in the corpus as misrata-militia-gain-back-territory.txt",
+        "Not added: scan.pdf: the content is a PNG image, not a .pdf report",
+        "Not added: memo.pdf: the content is text, not a PDF, not a .pdf report",
+        "Not added: memo.txt: the content is a PDF, not a .txt report",
+    ]
+    assert sorted(p.name for p in service.settings.corpus.iterdir()) == [
+        "misrata-militia-gain-back-territory.txt",
+        "misrata-militia-gain-back-territory.txt.meta.yaml",
+    ]
+
+
+def test_replacing_a_report_keeps_its_name_and_reindexes_it(tmp_path: Path, service: Service) -> None:
+    (service.settings.corpus / "ferry.txt").write_text("Ferry\n\nA ferry reached Valletta with 212 people.\n")
+    service.rebuild()
+    newer = tmp_path / "ferry-v2.txt"
+    newer.write_text("Ferry\n\nA ferry reached Valletta with 230 people, the port said on Wednesday.\n")
+    assert "1 changed" in service.replace_report("ferry.txt", newer)
+    assert service.ask("How many people did the ferry carry to Valletta?").short_answer.startswith("230")
+    with pytest.raises(ConfigError, match=r"a \.txt report can only be replaced by a \.txt"):
+        markdown = tmp_path / "ferry.md"
+        markdown.write_text("# Ferry\n\nOther text.\n")
+        service.replace_report("ferry.txt", markdown)
+    with pytest.raises(ConfigError, match="no such report"):
+        service.delete_report("../outside.txt")

@@ -1,9 +1,13 @@
-"""The browser app for real: ``python app.py`` on a free loopback port, driven by headless Debian Chromium
-through Playwright; and 8 concurrent API sessions over HTTP."""
+"""The browser app for real: ``python app.py`` on a free loopback port over a small newsroom corpus (the demo
+report, a dated press note with a source URL, a two-page PDF, undated field notes, example questions),
+driven by headless Debian Chromium through Playwright; and 8 concurrent API sessions over HTTP."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -23,19 +27,35 @@ from askfront.config import Settings
 from askfront.errors import ConfigError
 from askfront.ui import launch_settings, safe_upload_name
 
-from .conftest import DEMO, DEMO_META, ROOT
+from .conftest import DEMO, DEMO_META, ROOT, make_pdf
 from .test_generate import _free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-NEW_REPORT = """Ferry reaches Malta
-
-A ferry from Benghazi reached Valletta on Tuesday carrying 212 passengers, the port authority said.
-"""
+FERRY = "Ferry reaches Malta\n\nA ferry from Benghazi reached Valletta on Tuesday carrying 212 passengers, the port authority said.\n"  # noqa: E501
+FERRY_META = "title: Ferry from Benghazi reaches Valletta\ndate: 2016-06-14\nsource: https://example.org/ferry\n"
+NOTES = "# Field notes\n\nThe road from Ajdabiya to Brega was reopened on Monday, a driver said.\n"
+EXAMPLES = "# questions for the desk\nHow many passengers did the ferry carry?\nHow far is Abu Grain from Sirte?\n"
 XSS_REPORT = """Convoy report <script>window.__xss = 1</script>
 
 The aid convoy reached Tobruk with 48 trucks <img src=x onerror="window.__xss = 2"> after a day on the road.
 """
+
+
+def desk_corpus(corpus: Path) -> None:
+    """Four reports with and without metadata, and the desk's example questions."""
+    corpus.mkdir()
+    shutil.copy(DEMO, corpus)
+    shutil.copy(DEMO_META, corpus)
+    (corpus / "ferry.txt").write_text(FERRY)
+    (corpus / "ferry.txt.meta.yaml").write_text(FERRY_META)
+    (corpus / "notes.md").write_text(NOTES)
+    pdf = make_pdf([["Briefing on Derna"], ["The Derna council said 35 families returned to the old city on Sunday."]])
+    (corpus / "briefing.pdf").write_bytes(pdf)
+    (corpus / "briefing.pdf.meta.yaml").write_text(
+        "title: Derna council briefing\ndate: 2016-07\nsource: Derna council press office\n"
+    )
+    (corpus / "examples.txt").write_text(EXAMPLES)
 
 
 def _start_app(work: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -56,20 +76,29 @@ def _start_app(work: Path, port: int, env: dict[str, str] | None = None) -> subp
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``python app.py`` in a folder with only the demo corpus: it must build index/ itself, then serve."""
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """``python app.py`` in a folder with only corpus/: it must build index/ itself, then serve."""
     work = tmp_path_factory.mktemp("app")
-    (work / "corpus").mkdir()
-    shutil.copy(DEMO, work / "corpus")
-    shutil.copy(DEMO_META, work / "corpus")
+    desk_corpus(work / "corpus")
     port = _free_port()
     proc = _start_app(work, port)
     log = (work / f"app-{port}.log").read_text()
     assert f"askfront: serving on http://127.0.0.1:{port}" in log and "building it from corpus" in log
     assert (work / "index" / "CURRENT").exists()
-    yield f"http://127.0.0.1:{port}/"
+    yield f"http://127.0.0.1:{port}/", work / f"app-{port}.log"
     proc.terminate()
     proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def app_url(desk: tuple[str, Path]) -> str:
+    return desk[0]
+
+
+@pytest.fixture(scope="module")
+def corpus(desk: tuple[str, Path]) -> Path:
+    """The corpus folder of the app under test."""
+    return desk[1].parent / "corpus"
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +114,19 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, app_url: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+def _open(browser, url: str, width: int = 1280, height: int = 900):
+    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(app_url)
+    page.goto(url)
     page.dialogs = dialogs
+    page.locator("#index-status").get_by_text("Index:").wait_for(timeout=30_000)
+    return page
+
+
+@pytest.fixture
+def page(browser, app_url: str):
+    page = _open(browser, app_url)
     yield page
     page.close()
 
@@ -109,62 +144,222 @@ def _last_answer(page, contains: str):
     return bot
 
 
+def _reports_panel(page) -> None:
+    if not page.locator("#reports-table").is_visible():
+        page.get_by_text("Reports", exact=True).click()
+    page.locator("#reports-table").wait_for()
+
+
+def _upload(page, *paths: Path) -> str:
+    _reports_panel(page)
+    page.locator("#added textarea").evaluate("e => { e.value = '' }")
+    page.locator("#upload input[type=file]").set_input_files([str(p) for p in paths])
+    last = paths[-1].name
+    page.wait_for_function(
+        f"document.querySelector('#added textarea').value.includes({last!r})", timeout=60_000
+    )  # fmt: skip
+    return page.locator("#added textarea").input_value()
+
+
+def _choose(page, dropdown: str, text: str) -> None:
+    page.locator(f"{dropdown} input").click()
+    page.locator("[role=option]", has_text=text).first.click()
+
+
+def _wait_index_message(page, starts: str, timeout: int = 180_000) -> str:
+    page.wait_for_function(
+        f"document.querySelector('#rebuilt textarea').value.includes({starts!r})", timeout=timeout
+    )  # fmt: skip
+    return page.locator("#rebuilt textarea").input_value()
+
+
 @pytest.mark.browser
 def test_answer_with_citation_and_highlighted_passage(page) -> None:
-    assert "Index: 1 report, 10 passages" in page.locator("#index-status").inner_text()
+    assert "Index: 4 reports, 13 passages" in page.locator("#index-status").inner_text()
     _ask(page, "How far is Abu Grain from Sirte?")
     bot = _last_answer(page, "140 kilometers (about 85 miles)")
     assert bot.locator("strong", has_text="140 kilometers (about 85 miles)").count() == 1  # bold short answer
-    assert "[1]" in bot.inner_text() and "misrata-militia-gain-back-territory.txt" in bot.inner_text()
+    text = bot.inner_text()
+    assert "[1]" in text and "misrata-militia-gain-back-territory.txt, paragraph 3, characters 762-905" in text
 
     page.locator("#citations label", has_text="[1] Misrata militia gain back territory").click()
     mark = page.locator("#passage mark.answer-span")
     mark.wait_for()
     assert mark.inner_text() == "140 kilometers or about 85 miles"
-    passage = page.locator("#passage").inner_text()
-    assert "characters 762-905" in passage and "Mohamed al-Gasri" in passage  # the surrounding text too
+    passage = page.locator("#passage .passage").inner_text()
+    assert "Mohamed al-Gasri" in passage  # the surrounding text too, cut where sentences end:
+    assert re.match(r"… [A-Z]", passage) and re.search(r"[.!?\"”] …$", passage.strip()), passage
+    # the highlighted span is scrolled into view inside the passage box
+    assert page.locator("#passage mark.answer-span").evaluate(
+        "m => { const b = m.closest('.passage').getBoundingClientRect(), r = m.getBoundingClientRect();"
+        " return r.top >= b.top && r.bottom <= b.bottom; }"
+    )
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-answer.png"))
 
-    page.get_by_text("Export the latest answer as Markdown").click()
-    exported = page.locator("#export textarea").input_value()
-    assert exported.startswith("**Q:** How far is Abu Grain from Sirte?")
-    assert "[1] Misrata militia gain back territory from the Islamic State (2016-05)" in exported
-
-    _ask(page, "And how many people live there?")  # a follow-up the report does not answer
+    _ask(page, "And how many people live there?")  # a follow-up the reports do not answer
     page.get_by_text("The reports don't say.").first.wait_for(timeout=60_000)
+    page.locator("#passage .closest-source").wait_for()
     assert "Closest passage" in page.locator("#passage").inner_text()
+    assert page.locator("#passage mark.answer-span, #passage .quote").count() == 0  # not made to look like one
 
 
 @pytest.mark.browser
-def test_upload_rebuild_answer_and_report_text_stays_inert(page, tmp_path: Path) -> None:
-    (tmp_path / "ferry.txt").write_text(NEW_REPORT)
-    (tmp_path / "convoy.txt").write_text(XSS_REPORT)
-    page.get_by_text("Reports and index").click()
-    page.locator("#upload input[type=file]").set_input_files(
-        [str(tmp_path / "ferry.txt"), str(tmp_path / "convoy.txt")]
-    )
-    added_box = "document.querySelector('#added textarea')"
-    page.wait_for_function(f"{added_box} && {added_box}.value.includes('convoy')", timeout=60_000)
-    added = page.locator("#added textarea").input_value()
-    assert "Added ferry.txt" in added and "Added convoy.txt" in added
-
-    page.locator("#rebuild").click()
-    page.wait_for_function("document.querySelector('#rebuilt textarea').value.startsWith('Rebuilt:')", timeout=180_000)
-    assert "2 added" in page.locator("#rebuilt textarea").input_value()
-    assert "Index: 3 reports" in page.locator("#index-status").inner_text()
-
+def test_citations_carry_page_source_and_open_the_report(page) -> None:
     _ask(page, "How many passengers did the ferry from Benghazi carry?")
     _last_answer(page, "212")
+    first = page.locator("#chat .message.bot, #chat [data-testid='bot']").nth(0)  # stays the first answer
+    assert first.locator("a[href='https://example.org/ferry']").count() == 1  # the source URL is a link
+    assert "Ferry from Benghazi reaches Valletta (2016-06-14)" in first.inner_text()
+    _ask(page, "How many families returned to the old city of Derna?")
+    second = _last_answer(page, "35")
+    assert "Derna council press office" in second.inner_text() and "briefing.pdf, page 2" in second.inner_text()
+    assert "page 2" in page.locator("#passage").inner_text()
+
+    first.locator("a.cite").first.click()  # [1] of the earlier answer shows its citation again
+    page.locator("#passage").get_by_text("Ferry from Benghazi reaches Valletta").wait_for(timeout=30_000)
+    assert page.locator("#citations input:checked").evaluate("e => e.value").startswith("[1] Ferry")
+
+    page.locator("#open-report").click()
+    whole = page.locator("#report-view .report-text")
+    whole.locator("mark.answer-span").wait_for(timeout=30_000)
+    assert whole.inner_text().startswith("Ferry reaches Malta")  # the whole report, from its first line
+    assert whole.locator("mark.answer-span").inner_text() == "212"
+
+    page.get_by_text("Export the conversation").click()
+    exported = page.locator("#export textarea").input_value()
+    assert exported.startswith("# askfront conversation\n\n## 1. How many passengers did the ferry from Benghazi")
+    assert "## 2. How many families returned to the old city of Derna?" in exported
+    assert "page 2" in exported and "source: https://example.org/ferry" in exported
+    with page.expect_download() as download:
+        page.locator("#download-csv").click()
+    assert re.fullmatch(r"askfront-conversation-\d{4}-\d\d-\d\d-\d{6}\.csv", download.value.suggested_filename)
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert [(r["short_answer"], r["report_title"], r["page"]) for r in rows] == [
+        ("212", "Ferry from Benghazi reaches Valletta", ""),
+        ("35", "Derna council briefing", "2"),
+    ]
+    assert rows[0]["source"] == "https://example.org/ferry" and rows[1]["date"] == "2016-07"
+    with page.expect_download() as download:
+        page.locator("#download-md").click()
+    assert download.value.suggested_filename.endswith(".md")
+    assert Path(download.value.path()).read_text(encoding="utf-8") == exported
+
+
+@pytest.mark.browser
+def test_filters_by_title_and_clear_date_messages(page) -> None:
+    page.get_by_text("Filters").click()
+    page.locator("#filter-files input").click()
+    options = [o.inner_text() for o in page.locator("[role=option]").all()]
+    assert "Ferry from Benghazi reaches Valletta (ferry.txt)" in options and "Field notes (notes.md)" in options
+    page.keyboard.press("Escape")
+    page.locator("#filter-since textarea, #filter-since input").first.fill("2016-06")
+    page.locator("#filter-until textarea, #filter-until input").first.fill("2016-01")
+    _ask(page, "How many passengers did the ferry carry?")
+    _last_answer(page, "the date range is reversed: from 2016-06 is after until 2016-01")
+    page.locator("#filter-until textarea, #filter-until input").first.fill("2016-12")
+    _ask(page, "How many passengers did the ferry carry?")
+    answer = _last_answer(page, "212").inner_text()
+    assert re.search(r"\d+ undated reports? (was|were) left out by the date filter", answer), answer
+    assert "Filters: dated 2016-06 to 2016-12" in answer
+    _choose(page, "#filter-files", "Derna council briefing")
+    _ask(page, "How many passengers did the ferry carry?")
+    page.locator("#chat").get_by_text("reports: briefing.pdf").first.wait_for(timeout=60_000)
+
+
+@pytest.mark.browser
+def test_uploads_are_checked_at_once_and_never_re_added(page, corpus: Path, tmp_path: Path) -> None:
+    (tmp_path / "convoy.txt").write_text(XSS_REPORT)
+    (tmp_path / "convoy-copy.txt").write_text(XSS_REPORT)
+    (tmp_path / "tool.pdf").write_bytes(b"MZ\x90\x00\x03" + bytes(500))  # a program renamed .pdf
+    (tmp_path / "blank.md").write_text("   \n\n  \n")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog garbage")
+    before = sorted(p.name for p in corpus.iterdir())
+
+    assert _upload(page, tmp_path / "convoy.txt") == "Added convoy.txt. Rebuild the index to search it."
+    refused = _upload(page, tmp_path / "convoy-copy.txt", tmp_path / "tool.pdf", tmp_path / "blank.md",
+                      tmp_path / "broken.pdf", tmp_path / "empty.txt").splitlines()  # fmt: skip
+    assert refused == [  # the box was emptied: convoy.txt is not added a second time
+        "Not added: convoy-copy.txt: the same content is already in the corpus as convoy.txt",
+        "Not added: tool.pdf: the content is a Windows program, not a .pdf report",
+        "Not added: blank.md: no text found in the file",
+        "Not added: broken.pdf: corrupt or unreadable PDF (PdfStreamError: Stream has ended unexpectedly)",
+        "Not added: empty.txt: empty file",
+    ]
+    assert sorted(p.name for p in corpus.iterdir()) == sorted([*before, "convoy.txt"])  # refused: nothing written
+
+    page.locator("#rebuild").click()
+    assert "1 added" in _wait_index_message(page, "Rebuilt:")
+    page.locator("#index-status").get_by_text("Index: 5 reports").wait_for(timeout=30_000)
     _ask(page, "How many trucks did the aid convoy have when it reached Tobruk?")
     _last_answer(page, "48")
     page.locator("#passage mark.answer-span").wait_for()
-    passage = page.locator("#passage").inner_text()
-    assert 'onerror="window.__xss = 2"' in passage  # shown as text ...
+    assert 'onerror="window.__xss = 2"' in page.locator("#passage").inner_text()  # shown as text ...
     assert page.evaluate("window.__xss") is None  # ... never run
     assert page.locator("#passage img, #chat img[src='x'], #passage script").count() == 0
     assert page.dialogs == []
+
+
+@pytest.mark.browser
+def test_metadata_edit_and_delete_reach_every_tab(browser, app_url: str, corpus: Path, tmp_path: Path) -> None:
+    editor, other = _open(browser, app_url), _open(browser, app_url)
+    reports_before = int(re.search(r"(\d+) reports", other.locator("#index-status").inner_text()).group(1))
+    (tmp_path / "brega.txt").write_text("Brega port\n\nThe port of Brega shipped 300,000 barrels on Friday.\n")
+    assert _upload(editor, tmp_path / "brega.txt").startswith("Added brega.txt")
+    editor.locator("#rebuild").click()
+    _wait_index_message(editor, "Rebuilt:")
+    # the other tab learns of the rebuild by itself (status, reports table, filters)
+    other.locator("#index-status").get_by_text(f"Index: {reports_before + 1} reports").wait_for(timeout=15_000)
+
+    _choose(editor, "#report-pick", "brega.txt")
+    editor.locator("#meta-title textarea, #meta-title input").first.fill("Brega oil port reopens")
+    editor.locator("#meta-date textarea, #meta-date input").first.fill("2016-09-02")
+    editor.locator("#meta-source textarea, #meta-source input").first.fill("https://example.org/brega")
+    editor.locator("#save-meta").click()
+    message = _wait_index_message(editor, "Saved the title, date and source of brega.txt")
+    assert "1 changed" in message
+    sidecar = corpus / "brega.txt.meta.yaml"
+    assert (
+        sidecar.read_text() == "title: Brega oil port reopens\ndate: '2016-09-02'\nsource: https://example.org/brega\n"
+    )
+    _reports_panel(other)
+    other.locator("#reports-table").get_by_text("Brega oil port reopens").wait_for(timeout=15_000)
+    _ask(other, "How many barrels did Brega ship?")
+    answer = _last_answer(other, "300,000")
+    assert answer.locator("a[href='https://example.org/brega']").count() == 1
+    assert "Brega oil port reopens (2016-09-02)" in answer.inner_text()
+
+    editor.locator("#meta-date textarea, #meta-date input").first.fill("2016-13")
+    editor.locator("#save-meta").click()
+    editor.get_by_text("askfront: error: not an ISO date").first.wait_for(timeout=30_000)  # one line, no change
+
+    editor.locator("#delete-report").click()
+    assert "1 removed" in _wait_index_message(editor, "Deleted brega.txt.")
+    assert not (corpus / "brega.txt").exists() and not sidecar.exists()
+    other.locator("#index-status").get_by_text(f"Index: {reports_before} reports").wait_for(timeout=15_000)
+    editor.close()
+    other.close()
+
+
+@pytest.mark.browser
+def test_narrow_screen_shows_the_passage_under_the_answer(browser, app_url: str) -> None:
+    phone = _open(browser, app_url, width=390, height=844)
+    _ask(phone, "How far is Abu Grain from Sirte?")
+    _last_answer(phone, "140 kilometers (about 85 miles)")
+    phone.locator("#passage mark.answer-span").wait_for()
+    chat, passage = phone.locator("#chat").bounding_box(), phone.locator("#passage").bounding_box()
+    gap = passage["y"] - (chat["y"] + chat["height"])
+    assert 0 <= gap < 200, gap  # only the question box between them (it was ~1,000 px)
+    phone.screenshot(path=str(ARTIFACTS / "ui-phone.png"))
+    phone.close()
+
+
+@pytest.mark.browser
+def test_examples_come_from_the_corpus(page) -> None:
+    page.get_by_text("How many passengers did the ferry carry?").first.wait_for()
+    assert page.get_by_text("Who commands the Libyan National Army?").count() == 0  # the demo's own list
 
 
 def _post_login(port: int, user: str, password: str) -> int:
@@ -220,6 +415,23 @@ def test_eight_concurrent_sessions_get_correct_answers(app_url: str) -> None:
     print(f"\n8 concurrent sessions: p50 {statistics.median(latencies):.0f} ms, max {latencies[-1]:.0f} ms")
 
 
+@pytest.mark.browser
+def test_terminal_says_what_the_app_does_without_report_text(desk: tuple[str, Path]) -> None:
+    log = desk[1].read_text()
+    for line in (
+        "askfront: loading the embedding model sentence-transformers/all-MiniLM-L6-v2",
+        "askfront: index index: 4 reports, 13 passages",
+        "askfront: loading the reader answerer",
+        "askfront: serving on http://127.0.0.1:",
+        "askfront: upload: Added convoy.txt. Rebuild the index to search it.",
+        "askfront: upload: Not added: tool.pdf: the content is a Windows program, not a .pdf report",
+        "askfront: rebuild: files: 1 added",
+        "askfront: deleted brega.txt",
+    ):
+        assert line in log, line
+    assert "Valletta" not in log and "barrels" not in log  # no report text in the terminal
+
+
 def test_upload_names_and_launch_settings() -> None:
     assert safe_upload_name("../../etc/cron.d/report.txt") == "report.txt"
     assert safe_upload_name("..\\..\\evil.md") == "evil.md"
@@ -249,11 +461,15 @@ def test_login_required_when_askfront_auth_is_set(browser, demo_settings: Settin
         page = browser.new_page()
         page.goto(f"http://127.0.0.1:{port}/")
         page.get_by_text("Login").first.wait_for(timeout=30_000)
+        assert "askfront — ask the reports" in page.content()  # the login page names the product
         assert page.locator("#question textarea").count() == 0
         page.locator("input[type=text], input[name=username]").first.fill("editor")
         page.locator("input[type=password]").first.fill("front-line-7")
         page.get_by_role("button", name="Login").click()
         page.locator("#question textarea").wait_for(timeout=30_000)
+        page.locator("#logout").click()  # and a way out
+        page.get_by_role("button", name="Login").wait_for(timeout=30_000)
+        assert page.locator("#question textarea").count() == 0
         page.close()
         # wrong passwords are throttled: after 5, the next attempt must wait (HTTP 429 with Retry-After)
         codes = [_post_login(port, "editor", f"guess-{n}") for n in range(7)]

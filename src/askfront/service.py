@@ -9,25 +9,67 @@ the new answerer under it and closes the old index.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
+import sys
 import tempfile
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import yaml
+
 from askfront.config import Settings
-from askfront.errors import AskfrontError, ConfigError, one_line
-from askfront.ingest import SUFFIXES
+from askfront.errors import AskfrontError, ConfigError, LoadError, one_line, shown
+from askfront.ingest import (
+    EXAMPLES_FILE,
+    METADATA_KEYS,
+    SUFFIXES,
+    RawReport,
+    parse_report,
+    scan_corpus,
+    sidecar_path,
+)
 from askfront.types import Filters
 
 if TYPE_CHECKING:
     from askfront.answer import Answer, Citation, Conversation
     from askfront.embed import Embedder
+    from askfront.index import ReportRow
 
+# The demo report's example questions: shown only while the demo report is in the corpus.
+DEMO_REPORT = "misrata-militia-gain-back-territory.txt"
+DEMO_EXAMPLES = (
+    "How far is Abu Grain from Sirte?",
+    "How many GNA fighters were killed in recapturing Abu Grain?",
+    "Who said that?",
+    "Who commands the Libyan National Army?",
+    "What is the population of Misrata?",
+)
 EXPORTS_KEPT = 50  # exported .md files kept on disk (oldest removed first); all removed at exit
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
+# What a file is, by its first bytes: an upload whose content is one of these is refused, whatever its name.
+_MAGIC = (
+    (b"MZ", "a Windows program"), (b"\x7fELF", "a program"), (b"PK\x03\x04", "a ZIP or Office file"),
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"%PDF-", "a PDF"), (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"), (b"7z\xbc\xaf", "a 7z archive"),
+)  # fmt: skip
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def content_kind(data: bytes) -> str:
+    """What the bytes are ('' when none of the known binary kinds)."""
+    head = data[:1024]
+    for magic, kind in _MAGIC:
+        if head.startswith(magic) or (magic == b"%PDF-" and magic in head):
+            return kind
+    return ""
 
 
 def safe_upload_name(name: str) -> str:
@@ -42,8 +84,11 @@ def safe_upload_name(name: str) -> str:
 class Service:
     """The shared state of the app. Questions asked during a rebuild are answered from the previous index."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, answerer: Conversation) -> None:
-        self.settings, self.embedder, self.answerer = settings, embedder, answerer
+    def __init__(
+        self, settings: Settings, embedder: Embedder, answerer: Conversation, log: Callable[[str], None] = _log
+    ) -> None:
+        self.settings, self.embedder, self.answerer, self.log = settings, embedder, answerer, log
+        self.generation = 0  # counts swaps of the answerer, so every tab can tell that the index changed
         self._lock = threading.RLock()  # the answerer and its index
         self._build_lock = threading.Lock()  # one rebuild at a time from this app
         self._exports = tempfile.TemporaryDirectory(prefix="askfront-export-")  # removed at exit
@@ -51,19 +96,27 @@ class Service:
         self._export_count = 0
 
     @classmethod
-    def start(cls, settings: Settings, log=print) -> Service:
-        """Load the model and the index once (building the index first if there is none)."""
+    def start(cls, settings: Settings, log: Callable[[str], None] = _log) -> Service:
+        """Load the model and the index once (building the index first if there is none), saying so."""
         from askfront.answerers import load_answerer
         from askfront.build import build_index
         from askfront.embed import Embedder
         from askfront.index import live_version
 
         embedder = Embedder(settings.model, settings.precision, settings.batch_size)
+        log(f"askfront: loading the embedding model {embedder.name} ({embedder.precision})")
+        _ = embedder.model
         if live_version(settings.index) is None:
             log(f"askfront: no index in {settings.index}; building it from {settings.corpus}")
             report = build_index(settings, embedder, progress=True)
             log(f"askfront index: {report.summary()}")
-        return cls(settings, embedder, load_answerer(settings, embedder))
+        answerer = load_answerer(settings, embedder)
+        index = answerer.retriever.index
+        reports, passages = _plural(len(index.documents()), "report"), _plural(len(index), "passage")
+        log(f"askfront: index {settings.index}: {reports}, {passages}")
+        log(f"askfront: loading the {settings.answerer} answerer")
+        answerer.warm_up()
+        return cls(settings, embedder, answerer, log)
 
     def ask(self, question: str, history: list[Answer] | None = None, filters: Filters | None = None) -> Answer:
         with self._lock:
@@ -73,6 +126,38 @@ class Service:
         """Characters ``begin:end`` of the cited report as the live index holds it (KeyError if it left)."""
         with self._lock:
             return self.answerer.retriever.index.text(citation.file, begin, end)
+
+    def report_text(self, file: str) -> str:
+        """The whole stored text of a report (KeyError if it is not in the index)."""
+        with self._lock:
+            return self.answerer.retriever.index.document(file).text
+
+    def where(self, citation: Citation) -> str:
+        """Where in its report a citation is, for telling citations of one report apart: 'paragraph 4'
+        (paragraphs are blocks between blank lines, or lines when the report has no blank lines)."""
+        try:
+            text = self.report_text(citation.file)
+        except KeyError:
+            return ""
+        before = text[: citation.start]
+        blank = re.compile(r"\n[ \t]*\n\s*")
+        separator = blank if blank.search(text) else re.compile(r"\n\s*")
+        return f"paragraph {len(separator.findall(before.rstrip())) + 1}"
+
+    def examples(self) -> list[str]:
+        """Example questions for the page: ``corpus/examples.txt`` if there is one (a question per line,
+        '#' comments), else the demo questions while the demo report is in the corpus, else none."""
+        listed = self.settings.corpus / EXAMPLES_FILE
+        if listed.is_file() and not listed.is_symlink():
+            try:
+                lines = listed.read_text(encoding="utf-8").splitlines()[:50]
+            except (OSError, UnicodeDecodeError) as err:
+                self.log(f"askfront: warning: {listed}: unreadable ({one_line(err)}); no example questions")
+                return []
+            return [line.strip()[:300] for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        with self._lock:
+            paths = {path for path, _title, _date in self.answerer.retriever.index.documents()}
+        return list(DEMO_EXAMPLES) if DEMO_REPORT in paths else []
 
     def status(self) -> str:
         with self._lock:
@@ -89,6 +174,11 @@ class Service:
         with self._lock:
             return [path for path, _title, _date in self.answerer.retriever.index.documents()]
 
+    def reports(self) -> list[ReportRow]:
+        """Every indexed report: title, date, source, file, passages, when indexed."""
+        with self._lock:
+            return self.answerer.retriever.index.reports()
+
     def rebuild(self) -> str:
         """Update the index from the corpus (incremental), then answer from the new one."""
         from askfront.answerers import load_answerer
@@ -102,48 +192,129 @@ class Service:
             fresh = load_answerer(self.settings, self.embedder)
             with self._lock:
                 old, self.answerer = self.answerer, fresh
+                self.generation += 1
             old.retriever.index.close()  # no question holds it: they all take the lock
+            for line in messages:
+                self.log(line)
+            self.log(f"askfront: rebuild: {report.summary()}")
             return "\n".join([f"Rebuilt: {report.summary()}", *messages])
         except AskfrontError as err:
+            self.log(f"askfront: error: {err}")
             return f"askfront: error: {err}"
         finally:
             self._build_lock.release()
 
+    def check_upload(self, path: str | Path, original: str, replacing: str = "") -> tuple[str, bytes]:
+        """The safe name and bytes of an upload that can be indexed; ConfigError with a one-line reason
+        if not (type by content, empty, unreadable, too big, or the same content as a report already in
+        the corpus, other than ``replacing``)."""
+        name = safe_upload_name(original)
+        size = Path(path).stat().st_size
+        if size > self.settings.max_file_bytes:
+            raise ConfigError(f"{original}: too large ({size / 1e6:.1f} MB > {self.settings.max_file_mb:g} MB limit)")
+        data = Path(path).read_bytes()
+        if not data:
+            raise ConfigError(f"{original}: empty file")
+        kind, suffix = content_kind(data), Path(name).suffix.lower()
+        if (suffix == ".pdf") != (kind == "a PDF") or (kind and suffix != ".pdf"):
+            raise ConfigError(f"{original}: the content is {kind or 'text, not a PDF'}, not a {suffix} report")
+        try:
+            parse_report(RawReport(Path(name), name, data, b""))
+        except LoadError as err:
+            raise ConfigError(f"{original}: {err}") from None
+        digest = hashlib.sha256(data).digest()
+        for existing in scan_corpus(self.settings.corpus).files:
+            rel = existing.relative_to(self.settings.corpus).as_posix()
+            same_size = rel != replacing and existing.stat().st_size == size
+            if same_size and hashlib.sha256(existing.read_bytes()).digest() == digest:
+                raise ConfigError(f"{original}: the same content is already in the corpus as {shown(rel)}")
+        return name, data
+
     def add_reports(self, paths: list[str]) -> str:
-        """Copy uploaded files into the corpus folder under safe names; one line per file."""
+        """Check each upload and copy the good ones into the corpus folder under safe names (a refused one
+        writes nothing); one line per file."""
         lines = []
-        limit = self.settings.max_file_bytes
         for path in paths:
             original = Path(path).name
             try:
-                name = safe_upload_name(original)
-                size = Path(path).stat().st_size
-                if size > limit:
-                    raise ConfigError(
-                        f"{original}: too large ({size / 1e6:.1f} MB > {self.settings.max_file_mb:g} MB limit)"
-                    )
+                name, data = self.check_upload(path, original)
                 target = self.settings.corpus / name
                 stem, suffix, n = target.stem, target.suffix, 1
-                while target.exists():
+                while target.exists() or target.is_symlink():
                     target = self.settings.corpus / f"{stem}-{n}{suffix}"
                     n += 1
                 self.settings.corpus.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)
+                target.write_bytes(data)
                 lines.append(f"Added {target.name}. Rebuild the index to search it.")
             except ConfigError as err:
                 lines.append(f"Not added: {err}")
             except OSError as err:
                 lines.append(f"Not added: {original}: {one_line(err)}")
+            self.log(f"askfront: upload: {shown(lines[-1])}")
         return "\n".join(lines)
 
-    def export(self, markdown: str) -> Path:
-        """Write an exported answer to a file for download; only the last ``EXPORTS_KEPT`` are kept."""
+    def corpus_file(self, rel: str) -> Path:
+        """The corpus file of a report named by its corpus path (ConfigError if there is no such report)."""
+        for path in scan_corpus(self.settings.corpus).files:
+            if path.relative_to(self.settings.corpus).as_posix() == rel:
+                return path
+        raise ConfigError(f"{rel}: no such report in {self.settings.corpus}")
+
+    def delete_report(self, rel: str) -> str:
+        """Remove a report (and its metadata file) from the corpus, then rebuild."""
+        path = self.corpus_file(rel)
+        path.unlink()
+        sidecar_path(path).unlink(missing_ok=True)
+        self.log(f"askfront: deleted {shown(rel)}")
+        return f"Deleted {rel}.\n" + self.rebuild()
+
+    def replace_report(self, rel: str, upload: str | Path) -> str:
+        """Replace a report's file with an upload of the same type (checked like any upload), then rebuild."""
+        path = self.corpus_file(rel)
+        name, data = self.check_upload(upload, Path(upload).name, replacing=rel)
+        if Path(name).suffix.lower() != path.suffix.lower():
+            raise ConfigError(f"{Path(upload).name}: a {path.suffix} report can only be replaced by a {path.suffix}")
+        path.write_bytes(data)
+        self.log(f"askfront: replaced {shown(rel)}")
+        return f"Replaced {rel}.\n" + self.rebuild()
+
+    def set_metadata(self, rel: str, title: str, date: str, source: str) -> str:
+        """Write title, date and source to the report's ``.meta.yaml`` sidecar (other keys kept), then
+        rebuild. Empty values are removed; the date must be YYYY, YYYY-MM or YYYY-MM-DD."""
+        from askfront.retrieve import date_bounds
+
+        path = self.corpus_file(rel)
+        values = {"title": title.strip(), "date": date.strip(), "source": source.strip()}
+        for key, value in values.items():
+            if len(value) > METADATA_KEYS[key] or "\n" in value:
+                raise ConfigError(f"{key} must be one line of at most {METADATA_KEYS[key]} characters")
+        if values["date"]:
+            date_bounds(values["date"])
+        sidecar = sidecar_path(path)
+        meta: dict = {}
+        if sidecar.is_file():
+            try:
+                loaded = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                loaded = None
+            meta = loaded if isinstance(loaded, dict) else {}
+        for key, value in values.items():
+            if value:
+                meta[key] = value
+            else:
+                meta.pop(key, None)
+        sidecar.write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        self.log(f"askfront: metadata of {shown(rel)} updated")
+        return f"Saved the title, date and source of {rel}.\n" + self.rebuild()
+
+    def export(self, text: str, name: str = "askfront-answer.md") -> Path:
+        """Write an export to a file called ``name`` for download; only the last ``EXPORTS_KEPT`` are kept."""
         with self._lock:
             self._export_count += 1
             folder = Path(self._exports.name) / str(self._export_count)
             folder.mkdir()
-            path = folder / "askfront-answer.md"
-            path.write_text(markdown, encoding="utf-8")
+            path = folder / Path(name).name
+            path.write_text(text, encoding="utf-8", newline="")
             self._exported.append(folder)
             while len(self._exported) > EXPORTS_KEPT:
                 shutil.rmtree(self._exported.popleft(), ignore_errors=True)

@@ -30,14 +30,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Service", "build_ui", "launch_settings", "safe_upload_name", "serve"]
 
-EXAMPLES = [
-    "How far is Abu Grain from Sirte?",
-    "How many GNA fighters were killed in recapturing Abu Grain?",
-    "Who said that?",
-    "Who commands the Libyan National Army?",
-    "What is the population of Misrata?",
-]
-CONTEXT = 600  # characters of report text shown around a cited passage
+CONTEXT = 600  # characters of report text shown around a cited passage (cut at sentence ends)
+REFRESH_S = 2.0  # how often a tab checks whether another tab (or the CLI via this app) rebuilt the index
+_URL = re.compile(r"https?://[^\s<>\"']+\Z")
+# A sentence ends at . ! ? (maybe followed by a closing quote or bracket) and white space, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|\n+")
 
 
 def escape_markdown(text: str) -> str:
@@ -45,78 +42,198 @@ def escape_markdown(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-!|~>])", r"\\\1", html.escape(re.sub(r"\s+", " ", text), quote=False))
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The chat message: the short answer in bold, the supporting sentence, numbered citations."""
+def cite_link(turn: int, n: int) -> str:
+    """[n] of answer number ``turn`` as a link; a click shows that citation in the Sources panel (see JS)."""
+    return f'<a class="cite" href="#cite-{turn}-{n}">[{n}]</a>'
+
+
+def cite_links(escaped: str, turn: int) -> str:
+    """The [n] marks of an escaped answer as links to its citations."""
+    return re.sub(r"\\\[(\d+)\\\]", lambda m: cite_link(turn, int(m.group(1))), escaped)
+
+
+def source_html(source: str) -> str:
+    """A report's source: a link when it is a web address, else the text (escaped either way)."""
+    if _URL.match(source.strip()):
+        url = html.escape(source.strip(), quote=True)
+        return f'<a href="{url}" target="_blank" rel="noopener noreferrer">{url}</a>'
+    return html.escape(source)
+
+
+def citation_meta(c: Citation, where: str = "") -> str:
+    """'*Title* (2016-05) · source · file, page 3, paragraph 4, characters 762-905' as chat Markdown."""
+    parts = [f"*{escape_markdown(c.title)}*" + (f" ({escape_markdown(c.date)})" if c.date else "")]
+    if c.source:
+        parts.append(source_html(c.source) if _URL.match(c.source.strip()) else escape_markdown(c.source))
+    place = escape_markdown(c.file)
+    if c.page:
+        place += f", page {c.page}"
+    if where:
+        place += f", {where}"
+    parts.append(f"{place}, characters {c.start}-{c.end}")
+    return " · ".join(parts)
+
+
+def answer_markdown(answer: Answer, where: Callable[[Citation], str] = lambda c: "", turn: int = 0) -> str:
+    """The chat message: the short answer in bold, the supporting sentence, numbered citations with
+    title, date, source, page and place in the report; [n] selects the citation in the Sources panel."""
+    notes = []
+    if answer.notice:
+        notes.append(f"*{escape_markdown(answer.notice)}*")
+    if answer.filters:
+        from askfront.export import filters_text
+
+        notes.append(f"*Filters: {escape_markdown(filters_text(answer.filters))}*")
     if answer.abstained:
         text = escape_markdown(answer.answer)
         if answer.closest:
             text += "\n\n*The closest passages are in the sources panel; they do not answer the question.*"
-        return text
+        return "\n\n".join([text, *notes])
     lines = []
     if answer.short_answer and answer.answer.startswith(answer.short_answer):
         rest = answer.answer[len(answer.short_answer) :]
-        lines.append(f"**{escape_markdown(answer.short_answer)}**{escape_markdown(rest)}")
+        lines.append(f"**{escape_markdown(answer.short_answer)}**{cite_links(escape_markdown(rest), turn)}")
     else:
-        lines.append(escape_markdown(answer.answer))
+        lines.append(cite_links(escape_markdown(answer.answer), turn))
     for c in answer.citations:
         lines.append(f"> {escape_markdown(c.quote)}")
-        source = f"*{escape_markdown(c.title)}*{_dated(c)} · {escape_markdown(c.file)}, characters {c.start}-{c.end}"
-        lines.append(f"\\[{c.n}\\] {source}")
-    if answer.notice:
-        lines.append(f"*{escape_markdown(answer.notice)}*")
-    return "\n\n".join(lines)
-
-
-def answer_export(answer: Answer) -> str:
-    """The answer and its citations as Markdown for an article draft."""
-    lines = [f"**Q:** {answer.question}", "", f"**A:** {answer.answer}", ""]
-    for c in answer.citations or answer.closest:
-        label = "" if answer.citations else " (closest passage; does not answer)"
-        lines.append(f"[{c.n}] {c.title}{_dated(c)}, {c.file}, characters {c.start}-{c.end}{label}: “{c.quote}”")
-    return "\n".join(lines).strip() + "\n"
+        lines.append(f"{cite_link(turn, c.n)} {citation_meta(c, where(c))}")
+    return "\n\n".join(lines + notes)
 
 
 def _dated(c: Citation) -> str:
     return f" ({c.date})" if c.date else ""
 
 
-def passage_html(service: Service, citation: Citation, answering: bool) -> str:
-    """A cited passage with its surrounding report text; the answer span (or the quote) highlighted."""
+def sentence_window(text: str, offset: int, lo: int, hi: int, context: int, whole: bool) -> tuple[int, int]:
+    """Start and end (in ``text``, which starts at report offset ``offset``) of the context around report
+    span lo..hi: about ``context`` characters each side, cut where a sentence ends. ``whole``: ``text``
+    runs to the report's end (its end is a sentence boundary)."""
+    cuts = sorted({m.end() for m in _SENTENCE_END.finditer(text)} | ({0} if offset == 0 else set()))
+    if whole:
+        cuts.append(len(text))
+    left = [c for c in cuts if c <= lo - offset] or [0]
+    right = [c for c in cuts if c >= hi - offset] or [len(text)]
+    start = min(left, key=lambda c: abs(c - (lo - offset - context)))
+    end = min(right, key=lambda c: abs(c - (hi - offset + context)))
+    return start, end
+
+
+def highlighted(text: str, base: int, citation: Citation, answering: bool) -> str:
+    """``text`` (report offset ``base``) as HTML: the answer span marked, the rest of the quoted
+    sentence tinted; closest-but-not-answering passages get their own, different look."""
     lo, hi = (citation.answer_start, citation.answer_end) if citation.answer_start is not None else (0, 0)
-    if not hi:
-        lo, hi = citation.start, citation.end
-    begin = max(0, min(citation.start, lo) - CONTEXT)
-    try:
-        text = service.text(citation, begin, max(citation.end, hi) + CONTEXT)
-    except KeyError:  # the report left the index since this answer was given
-        text, begin = citation.quote, citation.start
-    a, b = max(0, lo - begin), max(0, hi - begin)
-    qa, qb = max(0, citation.start - begin), max(0, citation.end - begin)
+    if not hi or not answering:
+        lo = hi = citation.start
+    a, b = max(0, lo - base), max(0, hi - base)
+    qa, qb = max(0, citation.start - base), max(0, citation.end - base)
+    quote = "quote" if answering else "closest"
     parts = []
     for i, (x, y) in enumerate(((0, qa), (qa, a), (a, b), (b, qb), (qb, len(text)))):
         piece = html.escape(text[x:y]) if y > x else ""
         if i == 2 and piece:
             piece = f'<mark class="answer-span">{piece}</mark>'
         elif i in (1, 3) and piece:
-            piece = f'<span class="quote">{piece}</span>'
+            piece = f'<span class="{quote}" id="{"quote-start" if i == 1 else "quote-end"}">{piece}</span>'
         parts.append(piece)
+    return "".join(parts)
+
+
+def source_header(service: Service, citation: Citation, answering: bool) -> str:
     label = "" if answering else '<p class="not-answer">Closest passage — it does not answer the question.</p>'
-    where = f"{html.escape(citation.file)}, characters {citation.start}-{citation.end}"
+    where = [html.escape(citation.file)]
     if citation.page:
-        where += f", page {citation.page}"
+        where.append(f"page {citation.page}")
+    place = service.where(citation)
+    if place:
+        where.append(place)
+    where.append(f"characters {citation.start}-{citation.end}")
+    source = f'<p class="origin">Source: {source_html(citation.source)}</p>' if citation.source else ""
     return (
-        f'<div class="source">{label}<h4>[{citation.n}] {html.escape(citation.title)}'
-        f"{html.escape(_dated(citation))}</h4><p class=where>{where}</p>"
-        f'<div class="passage">{"…" if begin else ""}{"".join(parts)}…</div></div>'
+        f"{label}<h4>[{citation.n}] {html.escape(citation.title)}{html.escape(_dated(citation))}</h4>"
+        f'<p class="where">{", ".join(where)}</p>{source}'
+    )
+
+
+def passage_html(service: Service, citation: Citation, answering: bool) -> str:
+    """A cited passage with the report text around it, cut at sentence ends; the answer span highlighted."""
+    begin = max(0, citation.start - CONTEXT - 400)
+    stop = citation.end + CONTEXT + 400
+    try:
+        text = service.text(citation, begin, stop)
+        whole = len(text) < stop - begin
+    except KeyError:  # the report left the index since this answer was given
+        text, begin, whole = citation.quote, citation.start, True
+    a, b = sentence_window(text, begin, citation.start, citation.end, CONTEXT, whole)
+    to_the_end = whole and b == len(text)
+    b = a + len(text[a:b].rstrip())  # end on the sentence's last character, not on the space after it
+    body = highlighted(text[a:b], begin + a, citation, answering)
+    kind = "source" if answering else "source closest-source"
+    return (
+        f'<div class="{kind}">{source_header(service, citation, answering)}'
+        f'<div class="passage">{"… " if begin + a else ""}{body}{"" if to_the_end else " …"}</div></div>'
+    )
+
+
+def report_html(service: Service, citation: Citation, answering: bool) -> str:
+    """The whole report, with the cited span highlighted (the page scrolls to it)."""
+    try:
+        text = service.report_text(citation.file)
+    except KeyError:
+        return f"<p>{html.escape(citation.file)} is no longer in the index.</p>"
+    kind = "source whole-report" if answering else "source whole-report closest-source"
+    return (
+        f'<div class="{kind}">{source_header(service, citation, answering)}'
+        f'<div class="report-text">{highlighted(text, 0, citation, answering)}</div></div>'
     )
 
 
 CSS = """
 .source .passage { white-space: pre-wrap; line-height: 1.5; max-height: 420px; overflow-y: auto; }
-.source .quote, .source mark.answer-span { background: #fff3b0; }
+.source .report-text { white-space: pre-wrap; line-height: 1.5; max-height: 640px; overflow-y: auto; }
+.source .quote { background: #fff3b0; }
 .source mark.answer-span { background: #ffd54f; font-weight: 600; }
+.source .closest { background: transparent; border-bottom: 2px dashed #9e9e9e; color: #444; }
+.closest-source { border-left: 4px solid #9e9e9e; padding-left: 8px; }
 .source .not-answer { color: #b00020; font-weight: 600; }
-.source .where { color: #555; font-size: 0.9em; }
+.source .where, .source .origin { color: #555; font-size: 0.9em; margin: 0; }
+#chat a.cite { font-weight: 600; text-decoration: none; }
+.askfront-hidden { display: none !important; }
+@media (max-width: 700px) {
+  #chat { height: 360px !important; }
+  #sources > * { order: 2; }
+  #sources > #passage { order: 1; }
+}
+"""
+
+# Runs once when the page loads: [n] links in the chat select citation n; a shown passage scrolls to its
+# highlighted span inside its box.
+JS = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("a.cite");
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const found = (link.getAttribute("href") || "").match(/cite-(\\d+)-(\\d+)/);
+    const box = document.querySelector("#cite-pick textarea, #cite-pick input");
+    if (!found || !box) return;
+    box.value = `${found[1]}:${found[2]}:${Date.now()}`;  // always a change, even for the same [n]
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    document.querySelector("#passage")?.scrollIntoView({ block: "nearest" });
+  }, true);
+}
+"""
+SCROLL_JS = """
+(...args) => {
+  setTimeout(() => {
+    for (const box of document.querySelectorAll("#passage .passage, #report-view .report-text")) {
+      const mark = box.querySelector("mark.answer-span, .quote, .closest");
+      if (mark) box.scrollTop = mark.offsetTop - box.offsetTop - box.clientHeight / 3;
+    }
+  }, 50);
+  return args;
+}
 """
 
 
@@ -137,9 +254,11 @@ def page_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def build_ui(service: Service) -> gr.Blocks:
-    """The Gradio Blocks app over ``service``."""
+def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
+    """The Gradio Blocks app over ``service`` (``logout``: show a log-out link, when a login is required)."""
     import gradio as gr
+
+    from askfront import export
 
     def citations_of(answer: Answer | None) -> list[Citation]:
         if answer is None:
@@ -149,53 +268,133 @@ def build_ui(service: Service) -> gr.Blocks:
     def choices_of(answer: Answer | None) -> list[str]:
         return [f"[{c.n}] {c.title}" for c in citations_of(answer)]
 
-    def show(answer: Answer | None, choice: str | None) -> str:
+    def chosen(answer: Answer | None, choice: str | None) -> Citation | None:
         found = citations_of(answer)
-        if not found:
+        return next((c for c in found if choice and choice.startswith(f"[{c.n}]")), found[0] if found else None)
+
+    def show(answer: Answer | None, choice: str | None) -> str:
+        citation = chosen(answer, choice)
+        if citation is None:
             return "<p>Sources of the latest answer appear here.</p>"
-        chosen = next((c for c in found if choice and choice.startswith(f"[{c.n}]")), found[0])
-        return passage_html(service, chosen, answering=not answer.abstained)
+        return passage_html(service, citation, answering=not answer.abstained)
+
+    def exports(history: list[Answer]) -> tuple[str, str | None, str | None]:
+        """The conversation as Markdown (shown) and as dated .md and .csv files to download."""
+        if not history:
+            return "", None, None
+        answers = [a.to_dict() for a in history]
+        text = export.markdown(answers)
+        md = service.export(text, export.dated_name("md"))
+        csv = service.export(export.to_csv(answers), export.dated_name("csv"))
+        return text, str(md), str(csv)
+
+    def index_view() -> tuple:
+        """Status line, reports table, report filter and report picker as the live index has them."""
+        rows = service.reports()
+        table = [[r.title, r.date, r.source, r.path, r.passages, r.indexed_at] for r in rows]
+        titles = [(f"{r.title} ({r.path})" if r.title != r.path else r.path, r.path) for r in rows]
+        return (
+            service.status(),
+            table,
+            gr.update(choices=titles),
+            gr.update(choices=[r.path for r in rows]),
+            service.generation,
+        )
+
+    @page_errors
+    def refresh(seen: int):
+        if seen == service.generation:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return index_view()
 
     @page_errors
     def chat_turn(question, chat, history, files, since, until):
         question = (question or "").strip()
         if not question:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return (gr.skip(),) * 10
         try:
             filters = Filters(tuple(files or ()), (since or "").strip(), (until or "").strip())
             answer = service.ask(question, history=history[-4:], filters=filters)
         except AskfrontError as err:  # a bad filter date, a damaged index: said in the chat, in one line
             answer = Answer(question, f"askfront: error: {err}", "", abstained=True)
+        reply = answer_markdown(answer, service.where, turn=len(history))
         chat = [*chat, {"role": "user", "content": escape_markdown(question)},
-                {"role": "assistant", "content": answer_markdown(answer)}]  # fmt: skip
+                {"role": "assistant", "content": reply}]  # fmt: skip
+        history = [*history, answer]
         choices = choices_of(answer)
         return (
             "",
             chat,
-            [*history, answer],
+            history,
             gr.update(choices=choices, value=choices[0] if choices else None),
             show(answer, None),
-            answer_export(answer),
+            *exports(history),
+            "",
+            len(history) - 1,
         )
 
+    def shown_answer(history: list[Answer], turn: int) -> Answer | None:
+        """The answer whose citations the Sources panel lists (the latest, or one picked by its [n])."""
+        return history[turn] if history and -len(history) <= turn < len(history) else None
+
     @page_errors
-    def pick(history, choice):
-        return show(history[-1] if history else None, choice)
+    def pick(history, turn, choice):
+        return show(shown_answer(history, turn), choice)
+
+    @page_errors
+    def pick_from_chat(history, value):
+        """[n] clicked in the chat ('turn:n:…'): that answer's citations, citation n shown."""
+        try:
+            turn, n = (int(part) for part in (value or "").split(":")[:2])
+            answer = history[turn]
+        except (ValueError, IndexError):
+            return gr.skip(), gr.skip(), gr.skip()
+        choices = choices_of(answer)
+        choice = next((c for c in choices if c.startswith(f"[{n}]")), None)
+        return gr.update(choices=choices, value=choice), show(answer, choice), turn
+
+    @page_errors
+    def open_report(history, turn, choice):
+        answer = shown_answer(history, turn)
+        citation = chosen(answer, choice)
+        if citation is None:
+            return "<p>Ask a question first: the report of the chosen citation opens here.</p>"
+        return report_html(service, citation, answering=not answer.abstained)
 
     @page_errors
     def upload(paths):
-        return service.add_reports([str(p) for p in paths or []])
+        message = service.add_reports([str(p) for p in paths or []])
+        return message, None  # the upload box is emptied: the next upload never re-adds these files
 
     @page_errors
     def rebuild(progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's way to show a progress bar)
         progress(0, desc="Reading reports")
-        message = service.rebuild()
-        reports = service.report_paths()
-        return message, service.status(), gr.update(choices=reports)
+        return service.rebuild(), *index_view()
 
     @page_errors
-    def export_file(text):
-        return str(service.export(text)) if text else None
+    def pick_report(rel):
+        row = next((r for r in service.reports() if r.path == rel), None)
+        if row is None:
+            return "", "", ""
+        return row.title, row.date, row.source
+
+    @page_errors
+    def save_metadata(rel, title, date, source):
+        if not rel:
+            raise ConfigError("choose a report first")
+        return service.set_metadata(rel, title or "", date or "", source or ""), *index_view()
+
+    @page_errors
+    def delete_report(rel):
+        if not rel:
+            raise ConfigError("choose a report first")
+        return service.delete_report(rel), *index_view()
+
+    @page_errors
+    def replace_report(rel, path):
+        if not rel or not path:
+            raise ConfigError("choose a report and the file that replaces it")
+        return service.replace_report(rel, str(path)), None, *index_view()
 
     def api_ask(question: str) -> dict:
         """One question, no conversation: the answer object as JSON (for scripts and load tests)."""
@@ -204,14 +403,19 @@ def build_ui(service: Service) -> gr.Blocks:
         except AskfrontError as err:
             raise gr.Error(f"askfront: error: {err}", print_exception=False) from None
 
-    reports = service.report_paths()
+    examples = service.examples()
     # Gradio's own copies of uploads and downloads are removed after an hour (checked hourly).
     with gr.Blocks(title="askfront", delete_cache=(3600, 3600)) as app:
-        gr.Markdown("## askfront — ask the reports\nAnswers are quoted from your reports, with their source.")
+        with gr.Row():
+            gr.Markdown("## askfront — ask the reports\nAnswers are quoted from your reports, with their source.")
+            if logout:
+                gr.Button("Log out", link="/logout", size="sm", scale=0, elem_id="logout")
         status = gr.Markdown(service.status(), elem_id="index-status")
         history = gr.State([])
+        seen = gr.State(service.generation)
+        turn = gr.State(-1)  # which answer the Sources panel shows
         with gr.Row():
-            with gr.Column(scale=3):
+            with gr.Column(scale=3, min_width=320):
                 chat = gr.Chatbot(
                     label="Chat",
                     height=480,
@@ -225,19 +429,31 @@ def build_ui(service: Service) -> gr.Blocks:
                         placeholder="Ask a question about the reports…", show_label=False, scale=5, elem_id="question"
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                gr.Examples(EXAMPLES, inputs=question, label="Example questions")
-                with gr.Accordion("Export the latest answer as Markdown", open=False):
-                    export = gr.Textbox(label="Markdown", lines=5, buttons=["copy"], elem_id="export")
-                    download = gr.DownloadButton("Download .md", elem_id="download")
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, min_width=320, elem_id="sources"):
                 gr.Markdown("### Sources")
                 cited = gr.Radio(label="Citations", choices=[], elem_id="citations")
                 passage = gr.HTML("<p>Sources of the latest answer appear here.</p>", elem_id="passage")
+                open_button = gr.Button("Open the whole report", size="sm", elem_id="open-report")
+                cite_pick = gr.Textbox(elem_id="cite-pick", elem_classes=["askfront-hidden"], show_label=False)
+                report_view = gr.HTML("", elem_id="report-view")
+        if examples:
+            gr.Examples(examples, inputs=question, label="Example questions")
         with gr.Accordion("Filters", open=False), gr.Row():
-            files = gr.Dropdown(reports, multiselect=True, label="Only these reports", elem_id="filter-files")
+            files = gr.Dropdown([], multiselect=True, label="Only these reports (by title)", elem_id="filter-files")
             since = gr.Textbox(label="Dated on/after (YYYY[-MM[-DD]])", elem_id="filter-since")
             until = gr.Textbox(label="Dated on/before (YYYY[-MM[-DD]])", elem_id="filter-until")
-        with gr.Accordion("Reports and index", open=False):
+        with gr.Accordion("Export the conversation", open=False):
+            exported = gr.Textbox(label="Markdown", lines=6, buttons=["copy"], elem_id="export")
+            with gr.Row():
+                download_md = gr.DownloadButton("Download Markdown", elem_id="download-md")
+                download_csv = gr.DownloadButton("Download CSV", elem_id="download-csv")
+        with gr.Accordion("Reports", open=False, elem_id="reports-panel"):
+            table = gr.Dataframe(
+                headers=["title", "date", "source", "file", "passages", "indexed"],
+                interactive=False,
+                wrap=True,
+                elem_id="reports-table",
+            )
             uploads = gr.File(
                 label="Add reports (.txt, .md, .html, .pdf)",
                 file_count="multiple",
@@ -246,16 +462,38 @@ def build_ui(service: Service) -> gr.Blocks:
             )
             added = gr.Textbox(label="Added", interactive=False, elem_id="added")
             rebuild_button = gr.Button("Rebuild index", elem_id="rebuild")
-            rebuilt = gr.Textbox(label="Rebuild", interactive=False, lines=3, elem_id="rebuilt")
+            with gr.Row():
+                report = gr.Dropdown([], label="Report", elem_id="report-pick")
+                title = gr.Textbox(label="Title", elem_id="meta-title")
+                date = gr.Textbox(label="Date (YYYY[-MM[-DD]])", elem_id="meta-date")
+                source = gr.Textbox(label="Source (URL or description)", elem_id="meta-source")
+            with gr.Row():
+                save = gr.Button("Save title, date and source", elem_id="save-meta")
+                delete = gr.Button("Delete this report", variant="stop", elem_id="delete-report")
+            replacement = gr.File(label="Replace this report with", file_count="single", elem_id="replace-file")
+            replace = gr.Button("Replace", elem_id="replace")
+            rebuilt = gr.Textbox(label="Index", interactive=False, lines=3, elem_id="rebuilt")
 
-        outputs = [question, chat, history, cited, passage, export]
+        view = [status, table, files, report, seen]
+        outputs = [question, chat, history, cited, passage, exported, download_md, download_csv, report_view, turn]
         inputs = [question, chat, history, files, since, until]
-        question.submit(chat_turn, inputs, outputs, api_visibility="private")
-        send.click(chat_turn, inputs, outputs, api_visibility="private")
-        cited.change(pick, [history, cited], passage, api_visibility="private")
-        export.change(export_file, export, download, api_visibility="private")
-        uploads.upload(upload, uploads, added, api_visibility="private")
-        rebuild_button.click(rebuild, None, [rebuilt, status, files], api_visibility="private")
+        question.submit(chat_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS)
+        send.click(chat_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS)
+        cited.input(pick, [history, turn, cited], passage, api_visibility="private").then(None, js=SCROLL_JS)
+        cite_pick.change(pick_from_chat, [history, cite_pick], [cited, passage, turn], api_visibility="private").then(
+            None, js=SCROLL_JS
+        )
+        open_button.click(open_report, [history, turn, cited], report_view, api_visibility="private").then(
+            None, js=SCROLL_JS
+        )
+        uploads.upload(upload, uploads, [added, uploads], api_visibility="private")
+        rebuild_button.click(rebuild, None, [rebuilt, *view], api_visibility="private")
+        report.change(pick_report, report, [title, date, source], api_visibility="private")
+        save.click(save_metadata, [report, title, date, source], [rebuilt, *view], api_visibility="private")
+        delete.click(delete_report, report, [rebuilt, *view], api_visibility="private")
+        replace.click(replace_report, [report, replacement], [rebuilt, replacement, *view], api_visibility="private")
+        app.load(index_view, None, view, api_visibility="private", show_progress="hidden")
+        gr.Timer(REFRESH_S).tick(refresh, seen, view, api_visibility="private", show_progress="hidden")
         gr.api(api_ask, api_name="ask")
     return app
 
@@ -282,7 +520,7 @@ def serve(settings: Settings) -> None:
     host, port, auth = launch_settings(settings)
     hosts = allowed_hosts(host, settings.allowed_hosts.split(","))
     service = Service.start(settings)
-    app = build_ui(service)
+    app = build_ui(service, logout=auth is not None)
     print(f"askfront: serving on http://{host}:{port}" + (" (login required)" if auth else ""), flush=True)
     try:
         app.queue(default_concurrency_limit=1).launch(
@@ -295,6 +533,8 @@ def serve(settings: Settings) -> None:
             css=CSS,
             theme=_theme(),
             quiet=True,
+            auth_message="askfront — ask the reports. Log in to continue.",
+            js=JS,
             show_error=True,  # Gradio's own refusals (e.g. of an upload) show their message, not "Error"
             app_kwargs={"middleware": [Middleware(WebGuard, hosts=hosts)]},
         )
