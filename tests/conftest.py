@@ -109,3 +109,52 @@ def rules(demo_settings: Settings, embedder: Embedder):
     from askfront.answerers import load_answerer
 
     return load_answerer(dataclasses.replace(demo_settings, answerer="rules"), embedder)
+
+
+DISAGREEING = {
+    "manbij.txt": (
+        "Coalition strikes near Manbij\n\nThe coalition has conducted 34 strikes near Manbij since Monday, the task "
+        "force said on Thursday. Kurdish-led forces advanced on the city from the south.\n",
+        "title: Strikes near Manbij\ndate: 2016-06-02\nsource: https://example.org/manbij\n",
+    ),
+    "pentagon.txt": (
+        "Pentagon briefing on the air campaign\n\nCoalition aircraft have conducted almost 8,000 strikes against "
+        "ISIL since August 2014, Pentagon spokesman Peter Cook said on May 10. He said ISIL had lost about 45 "
+        "percent of its territory in Iraq.\n",
+        "title: Pentagon briefing\ndate: 2016-05-10\nsource: https://example.org/pentagon\n",
+    ),
+    "mosul.md": (
+        "# Mosul operations update\n\nThe coalition has conducted more than 300 strikes in the Mosul area since "
+        "March, a coalition spokesman said. Iraqi forces retook the village of Kabrouk on April 26. ISIS "
+        "fighters withdrew to the north.\n",
+        "title: Mosul operations update\ndate: 2016-04-30\n",
+    ),
+    "aid.txt": (
+        "Aid convoy reaches Fallujah\n\nA convoy of 20 trucks carrying food reached Fallujah on Sunday, the World "
+        "Food Programme said. The UN said Da'esh still holds the north of the city.\n",
+        "",
+    ),
+}
+
+
+def write_disagreeing(corpus: Path) -> None:
+    """Four reports written for the tests: three give different counts of coalition strikes (34, almost
+    8,000, more than 300), one is about something else and undated; ISIL appears under three names."""
+    corpus.mkdir(parents=True, exist_ok=True)
+    for name, (text, meta) in DISAGREEING.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+        if meta:
+            (corpus / f"{name}.meta.yaml").write_text(meta, encoding="utf-8")
+    (corpus / "aliases.yaml").write_text("- ISIL, ISIS, Da'esh, Islamic State\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def disagreeing(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """The disagreeing reports, indexed once."""
+    from askfront.build import build_index
+
+    root = tmp_path_factory.mktemp("disagreeing")
+    write_disagreeing(root / "corpus")
+    settings = Settings(corpus=root / "corpus", index=root / "index")
+    assert build_index(settings, embedder, progress=False).ok
+    return settings

@@ -64,6 +64,7 @@ class Answer:
     checks: list[dict] = field(default_factory=list)  # generative answers: each sentence and whether it is backed
     score: float | None = None  # the answerer's confidence (reader: span score minus no-answer score)
     filters: dict[str, Any] = field(default_factory=dict)  # the filters that were on (files, since, until)
+    reports: list[dict[str, Any]] = field(default_factory=list)  # "every report" answers: one row per report
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -118,22 +119,31 @@ class Conversation:
                 if part is not None and isinstance(getattr(type(part), name, None), property):
                     getattr(part, name)
 
+    def resolve(self, question: str, history: list[Answer] | None) -> str:
+        """The question as it stands alone (a follow-up rewritten with the conversation)."""
+        return resolve_followup(question, history, self.nlp) if history else question
+
+    def note_filters(self, answer: Answer, filters: Filters | None) -> None:
+        """Record the filters on the answer, and say how many undated reports a date filter left out."""
+        if not filters:
+            return
+        answer.filters = {"files": list(filters.files), "since": filters.since, "until": filters.until}
+        undated = self.retriever.undated_left_out(filters)
+        if undated:
+            note = f"{undated} undated report{'s were' if undated > 1 else ' was'} left out by the date filter."
+            answer.notice = f"{answer.notice} {note}".strip()
+
     def ask(self, question: str, history: list[Answer] | None = None, filters: Filters | None = None) -> Answer:
         """Answer ``question``; ``history`` (earlier answers of this conversation) resolves follow-ups."""
         started = time.perf_counter()
         history = history or []
         if history and _WHO_SAID.match(question.strip()):
             return who_said(question, history[-1])
-        resolved = resolve_followup(question, history, self.nlp) if history else question
+        resolved = self.resolve(question, history)
         hits = self.retriever.search(resolved, top_k=self.top_k, filters=filters)
         retrieved = time.perf_counter()
         answer = self.answerer.answer(question, resolved, hits)
-        if filters:
-            answer.filters = {"files": list(filters.files), "since": filters.since, "until": filters.until}
-            undated = self.retriever.undated_left_out(filters)
-            if undated:
-                note = f"{undated} undated report{'s were' if undated > 1 else ' was'} left out by the date filter."
-                answer.notice = f"{answer.notice} {note}".strip()
+        self.note_filters(answer, filters)
         done = time.perf_counter()
         answer.timings = {
             **answer.timings,

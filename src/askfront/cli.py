@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", metavar="QUESTION")
     _retrieval_flags(ask, top_k_help="passages read to find the answer (default: 5)")
     ask.add_argument("--json", action="store_true", help="print the answer object as one JSON object")
+    ask.add_argument(
+        "--all-reports",
+        action="store_true",
+        help="answer from every report on its own: one row per report that answers, sorted by report date, "
+        "figures compared and conflicting ones flagged",
+    )
     _llm_flags(ask)
 
     evaluate = commands.add_parser(
@@ -99,6 +105,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     _llm_flags(evaluate)
+
+    names = commands.add_parser(
+        "names",
+        help="people, organisations and places in the reports, or where one is mentioned",
+        description="Without NAME: every person, organisation and place found in the indexed reports, with how "
+        "often and in how many reports. With NAME: the reports and passages that mention it (variants and "
+        "corpus/aliases.yaml included).",
+    )
+    names.add_argument("name", nargs="?", metavar="NAME")
+    names.add_argument("--index", type=Path, help="index folder (default: index)")
+    names.add_argument("--corpus", type=Path, help="corpus folder, for aliases.yaml (default: corpus)")
+    names.add_argument("--kind", choices=["person", "organisation", "place"], help="only this kind")
+    names.add_argument("--top", type=int, default=50, help="how many names to list (default: 50)")
+    names.add_argument("--json", action="store_true", help="print JSON")
+
+    timeline = commands.add_parser(
+        "timeline",
+        help="dated sentences of the reports, in date order",
+        description="Every sentence with an explicit date (resolved against its report's date), in date order, "
+        "with its report and character span.",
+    )
+    timeline.add_argument("--index", type=Path, help="index folder (default: index)")
+    timeline.add_argument("--corpus", type=Path, help="corpus folder, for aliases.yaml (default: corpus)")
+    timeline.add_argument("--name", default="", help="only sentences that mention this name")
+    timeline.add_argument("--file", action="append", default=[], help="only this report file (repeat)")
+    timeline.add_argument("--csv", action="store_true", help="print CSV")
 
     export = commands.add_parser(
         "export",
@@ -159,6 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _eval(settings, args)
         if args.command == "export":
             return _export(args)
+        if args.command == "names":
+            return _names(settings, args)
+        if args.command == "timeline":
+            return _timeline(settings, args)
         if args.command == "serve":
             from askfront.ui import serve
 
@@ -181,6 +217,60 @@ def _index(settings: Settings, progress: bool) -> int:
     report = build_index(settings, embedder, progress=progress)
     print(f"askfront index: {report.summary()} -> {settings.index}")
     return EXIT_OK if report.ok else EXIT_FILES_FAILED
+
+
+def _open_index(settings: Settings):
+    from askfront.entities import load_aliases
+    from askfront.index import Index
+
+    return Index.open(settings.index), load_aliases(settings.corpus)
+
+
+def _names(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from askfront import views
+    from askfront.entities import entity_key
+
+    index, aliases = _open_index(settings)
+    if args.name:
+        key = views.canonical(entity_key(args.name), aliases)
+        rows = views.mentions(index, key, aliases)
+        if args.json:
+            print(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=1))
+            return EXIT_OK
+        if not rows:
+            print(f"No report mentions {args.name}.")
+        for r in rows:
+            print(f"{shown(r.path)}  chars {r.start}-{r.end}  {shown(r.title)}{f' ({r.date})' if r.date else ''}")
+            print(textwrap.indent(textwrap.fill(f"…{r.context}…", 100), "    "))
+        return EXIT_OK
+    rows = [r for r in views.names(index, aliases) if not args.kind or r.kind == args.kind][: args.top]
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=1))
+        return EXIT_OK
+    if not rows:
+        print("No names found (rebuild an index made by an older askfront: askfront index).")
+    for r in rows:
+        print(f"{r.mentions:6d} mentions  {r.reports:5d} reports  {r.kind:<12}  {shown(r.name)}")
+    return EXIT_OK
+
+
+def _timeline(settings: Settings, args: argparse.Namespace) -> int:
+    from askfront import views
+    from askfront.entities import entity_key
+
+    index, aliases = _open_index(settings)
+    key = views.canonical(entity_key(args.name), aliases) if args.name else ""
+    rows = views.timeline(index, aliases, key=key, files=tuple(args.file))
+    if args.csv:
+        sys.stdout.write(views.timeline_csv(rows))
+        return EXIT_OK
+    for r in rows:
+        print(f"{r.iso:<10}  {shown(r.title)}{f' ({r.report_date})' if r.report_date else ''}")
+        print(f"            {shown(r.path)}  chars {r.sentence_start}-{r.sentence_end}")
+        print(textwrap.indent(textwrap.fill(r.sentence, 96), "            "))
+    return EXIT_OK
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -246,10 +336,18 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from askfront.retrieve import Filters
 
     answerer = load_answerer(settings)
-    answer = answerer.ask(args.question, filters=Filters(tuple(args.file), args.since, args.until))
+    filters = Filters(tuple(args.file), args.since, args.until)
+    if args.all_reports:
+        from askfront.across import every_report
+
+        answer = every_report(answerer, args.question, filters=filters)
+    else:
+        answer = answerer.ask(args.question, filters=filters)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
         return EXIT_OK
+    if answer.reports:
+        return _print_reports(answer)
     if answer.notice:
         print(f"askfront: notice: {answer.notice}", file=sys.stderr)
     print(answer.answer)
@@ -258,6 +356,22 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         print(f"\n[{citation.n}] {shown(citation.title)}{f' ({shown(citation.date)})' if citation.date else ''}")
         print(f"    {shown(citation.file)}  {where}")
         print(textwrap.indent(textwrap.fill(f'"{citation.quote}"', 100), "    "))
+    return EXIT_OK
+
+
+def _print_reports(answer) -> int:
+    """An every-report answer: the summary, then one block per report, conflicting figures marked."""
+    if answer.notice:
+        print(f"askfront: notice: {answer.notice}", file=sys.stderr)
+    print(answer.answer)
+    for row in answer.reports:
+        flag = "  [CONFLICTS]" if row["conflicting"] else ""
+        print(f"\n[{row['n']}] {row['date'] or 'undated'}  {shown(row['title'])}: {row['short_answer']}{flag}")
+        print(
+            f"    {shown(row['file'])}  chars {row['start']}-{row['end']}"
+            + (f"  {row['source']}" if row["source"] else "")
+        )
+        print(textwrap.indent(textwrap.fill(f'"{row["quote"]}"', 100), "    "))
     return EXIT_OK
 
 

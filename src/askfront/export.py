@@ -20,7 +20,7 @@ from askfront.errors import AskfrontError
 
 CSV_COLUMNS = (
     "question", "answer", "short_answer", "citation", "report_title", "file", "date", "source", "page",
-    "quote", "start", "end", "answers_question", "filters",
+    "quote", "start", "end", "answers_question", "filters", "conflicting",
 )  # fmt: skip
 FORMATS = ("md", "csv")
 
@@ -73,6 +73,8 @@ def markdown(answers: Iterable[dict[str, Any]], title: str = "askfront conversat
             lines += [f"*{answer['notice']}*", ""]
         if filters_text(answer.get("filters")):
             lines += [f"Filters: {filters_text(answer.get('filters'))}", ""]
+        if answer.get("reports"):
+            lines += _report_table(answer["reports"])
         sources, answering = _sources(answer)
         for c in sources:
             label = "" if answering else " (closest passage; does not answer)"
@@ -80,6 +82,22 @@ def markdown(answers: Iterable[dict[str, Any]], title: str = "askfront conversat
         if sources:
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _cell(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _report_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Every report's answer as a Markdown table, sorted by report date, conflicting figures marked."""
+    lines = ["| # | report date | report | answer | conflicts |", "|---|---|---|---|---|"]
+    for r in rows:
+        flag = "**yes**" if r.get("conflicting") else ""
+        report = _cell(r.get("title") or r.get("file"))
+        lines.append(
+            f"| [{r.get('n')}] | {r.get('date') or 'undated'} | {report} | {_cell(r.get('short_answer'))} | {flag} |"
+        )
+    return [*lines, ""]
 
 
 def csv_rows(answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -92,6 +110,7 @@ def csv_rows(answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             "filters": filters_text(answer.get("filters")),
         }
         sources, answering = _sources(answer)
+        per_report = {r.get("n"): r for r in answer.get("reports") or []}
         if not sources:
             yield {**base, "answers_question": "no"}
         for c in sources:
@@ -107,6 +126,8 @@ def csv_rows(answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "start": c.get("start"),
                 "end": c.get("end"),
                 "answers_question": "yes" if answering else "no",
+                "conflicting": "yes" if per_report.get(c.get("n"), {}).get("conflicting") else "",
+                **({"short_answer": per_report[c.get("n")]["short_answer"]} if c.get("n") in per_report else {}),
             }
 
 

@@ -25,14 +25,16 @@ from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
+from askfront.entities import Dated, Mention
 from askfront.errors import REPAIR, BadIndexError, ConfigError, one_line
 from askfront.types import Chunk, ChunkRecord, Document
 
 __all__ = ["BadIndexError", "ChunkRecord", "Index", "Manifest", "live_version", "publish", "write_version"]
 
 # 2: the manifest records a checksum of every file and the search settings; the model identity covers
-# tokenizer and config files, not only the weights.
-FORMAT_VERSION = 2
+# tokenizer and config files, not only the weights. 3: names and dated sentences (tables mentions, dated).
+FORMAT_VERSION = 3
+VECTOR_FORMATS = (2, 3)  # formats whose vectors and passages a build can reuse
 CURRENT = "CURRENT"
 _VERSION_NAME = re.compile(r"v-[0-9A-Za-z]+")
 # How passages are tokenised and scored for BM25. Part of the index identity: an index built with other
@@ -54,6 +56,12 @@ CREATE TABLE documents (path TEXT PRIMARY KEY, title TEXT, source TEXT, date TEX
 CREATE TABLE chunks (id INTEGER PRIMARY KEY, path TEXT, start INTEGER, end INTEGER, page INTEGER,
                      text TEXT);
 CREATE INDEX chunks_path ON chunks(path);
+CREATE TABLE mentions (path TEXT, start INTEGER, end INTEGER, text TEXT, kind TEXT, key TEXT);
+CREATE INDEX mentions_key ON mentions(key);
+CREATE INDEX mentions_path ON mentions(path);
+CREATE TABLE dated (path TEXT, start INTEGER, end INTEGER, sentence_start INTEGER, sentence_end INTEGER,
+                    date_text TEXT, iso TEXT);
+CREATE INDEX dated_path ON dated(path);
 """
 
 
@@ -79,7 +87,7 @@ class Manifest:
 
     def mismatch(self, model_sha256: str, chunk_size: int, chunk_overlap: int) -> str:
         """Why vectors of this index cannot be reused with these settings ('' if they can)."""
-        if self.format_version != FORMAT_VERSION:
+        if self.format_version not in VECTOR_FORMATS:
             return f"index format {self.format_version} (older askfront) is not {FORMAT_VERSION}"
         if self.model_sha256 != model_sha256:
             return f"embedding model changed ({self.model_name}, weights {self.model_sha256[:12]}…)"
@@ -143,8 +151,10 @@ def write_version(
     chunks: list[Chunk],
     vectors: np.ndarray,
     hnsw_threshold: int,
+    annotations: dict[str, tuple[list[Mention], list[Dated]]] | None = None,
 ) -> None:
-    """Write a complete index version into the empty ``folder`` (manifest last) and fsync it."""
+    """Write a complete index version into the empty ``folder`` (manifest last) and fsync it.
+    ``annotations``: each report's names and dated sentences (see askfront.entities)."""
     import bm25s
     import faiss
 
@@ -160,6 +170,15 @@ def write_version(
             "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
             ((i, c.path, c.start, c.end, c.page, c.text) for i, c in enumerate(chunks)),
         )
+        for path, (mentions, dated) in (annotations or {}).items():
+            db.executemany(
+                "INSERT INTO mentions VALUES (?,?,?,?,?,?)",
+                ((path, m.start, m.end, m.text, m.kind, m.key) for m in mentions),
+            )
+            db.executemany(
+                "INSERT INTO dated VALUES (?,?,?,?,?,?,?)",
+                ((path, d.start, d.end, d.sentence_start, d.sentence_end, d.date_text, d.iso) for d in dated),
+            )
     db.close()
     np.save(folder / "vectors.npy", vectors.astype(np.float32, copy=False), allow_pickle=False)
     dense = make_faiss(vectors, manifest.index_type, hnsw_threshold)
@@ -381,6 +400,50 @@ class Index:
     def documents(self) -> list[tuple[str, str, str]]:
         """(path, title, date) of every indexed report."""
         return list(self._db.execute("SELECT path, title, date FROM documents ORDER BY path"))
+
+    def annotations_of(self, path: str) -> tuple[list[Mention], list[Dated]] | None:
+        """A report's names and dated sentences as indexed (None for an index from before format 3)."""
+        if self.manifest.format_version < 3:
+            return None
+        return self._annotations(path)
+
+    @_guarded
+    def _annotations(self, path: str) -> tuple[list[Mention], list[Dated]]:
+        mentions = self._db.execute("SELECT start, end, text, kind, key FROM mentions WHERE path = ?", (path,))
+        dated = self._db.execute(
+            "SELECT start, end, sentence_start, sentence_end, date_text, iso FROM dated WHERE path = ?", (path,)
+        )
+        return [Mention(*row) for row in mentions], [Dated(*row) for row in dated]
+
+    @_guarded
+    def name_counts(self) -> list[tuple[str, str, str, str, int]]:
+        """(key, path, kind, spelling, mentions) for every name, report, kind and spelling."""
+        if self.manifest.format_version < 3:
+            return []
+        rows = self._db.execute("SELECT key, path, kind, text, count(*) FROM mentions GROUP BY key, path, kind, text")
+        return [tuple(row) for row in rows]
+
+    @_guarded
+    def mentions(self, keys: list[str]) -> list[tuple[str, int, int, str, str]]:
+        """(path, start, end, text, kind) of every mention of the names with these keys, in report order."""
+        if not keys or self.manifest.format_version < 3:
+            return []
+        marks = ",".join("?" * len(keys))
+        query = f"SELECT path, start, end, text, kind FROM mentions WHERE key IN ({marks}) ORDER BY path, start"
+        return [tuple(row) for row in self._db.execute(query, keys)]
+
+    @_guarded
+    def dated(self) -> list[tuple[str, int, int, int, int, str, str, str]]:
+        """(path, start, end, sentence_start, sentence_end, date_text, iso, sentence) of every dated
+        sentence, in date order."""
+        if self.manifest.format_version < 3:
+            return []
+        query = (
+            "SELECT t.path, t.start, t.end, t.sentence_start, t.sentence_end, t.date_text, t.iso, "
+            "substr(d.text, t.sentence_start + 1, t.sentence_end - t.sentence_start) FROM dated t "
+            "JOIN documents d ON d.path = t.path ORDER BY t.iso, t.path, t.start"
+        )
+        return [tuple(row) for row in self._db.execute(query)]
 
     @_guarded
     def reports(self) -> list[ReportRow]:

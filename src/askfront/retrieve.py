@@ -165,8 +165,10 @@ class Retriever:
                 count += 1
         return count
 
-    def _allowed(self, filters: Filters) -> np.ndarray:
-        """Chunk ids of the reports that pass the filters."""
+    def reports_within(self, filters: Filters | None) -> list[str]:
+        """The reports (corpus paths) that pass ``filters`` (all of them without filters)."""
+        if not filters:
+            return [path for path, _title, _date in self.index.documents()]
         since = date_bounds(filters.since)[0] if filters.since else ""
         until = date_bounds(filters.until)[1] if filters.until else ""
         if since and until and since > until:
@@ -183,7 +185,11 @@ class Retriever:
                 if (since and last < since) or (until and first > until):
                     continue
             paths.append(path)
-        ids = [i for path in paths for i in self.index.chunk_ids(path)]
+        return paths
+
+    def _allowed(self, filters: Filters) -> np.ndarray:
+        """Chunk ids of the reports that pass the filters."""
+        ids = [i for path in self.reports_within(filters) for i in self.index.chunk_ids(path)]
         return np.array(sorted(ids), dtype=np.int64)
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from askfront.answer import Answer, Citation, Conversation
     from askfront.embed import Embedder
     from askfront.index import ReportRow
+    from askfront.views import MentionRow, NameRow, TimelineRow
 
 # The demo report's example questions: shown only while the demo report is in the corpus.
 DEMO_REPORT = "misrata-militia-gain-back-territory.txt"
@@ -122,6 +123,49 @@ class Service:
         with self._lock:
             return self.answerer.ask(question, history=history, filters=filters)
 
+    def every_report(
+        self, question: str, history: list[Answer] | None = None, filters: Filters | None = None
+    ) -> Answer:
+        """Each report's own answer to ``question``, side by side, conflicting figures flagged."""
+        from askfront.across import every_report
+
+        with self._lock:
+            return every_report(self.answerer, question, history=history, filters=filters)
+
+    def aliases(self) -> dict[str, str]:
+        from askfront.entities import load_aliases
+
+        return load_aliases(self.settings.corpus)
+
+    def names(self) -> list[NameRow]:
+        """People, organisations and places of the whole corpus, most mentioned first."""
+        from askfront import views
+
+        aliases = self.aliases()
+        with self._lock:
+            return views.names(self.answerer.retriever.index, aliases)
+
+    def mentions(self, key: str) -> list[MentionRow]:
+        from askfront import views
+
+        aliases = self.aliases()
+        with self._lock:
+            return views.mentions(self.answerer.retriever.index, key, aliases)
+
+    def reports_naming(self, key: str) -> list[str]:
+        from askfront import views
+
+        aliases = self.aliases()
+        with self._lock:
+            return views.reports_naming(self.answerer.retriever.index, key, aliases)
+
+    def timeline(self, key: str = "", files: tuple[str, ...] = ()) -> list[TimelineRow]:
+        from askfront import views
+
+        aliases = self.aliases()
+        with self._lock:
+            return views.timeline(self.answerer.retriever.index, aliases, key=key, files=files)
+
     def text(self, citation: Citation, begin: int, end: int) -> str:
         """Characters ``begin:end`` of the cited report as the live index holds it (KeyError if it left)."""
         with self._lock:
@@ -188,7 +232,7 @@ class Service:
             return "A rebuild is already running."
         try:
             messages: list[str] = []
-            report = build_index(self.settings, self.embedder, log=messages.append, progress=True)
+            report = build_index(self.settings, self.embedder, log=messages.append, progress=True, parallel=False)
             fresh = load_answerer(self.settings, self.embedder)
             with self._lock:
                 old, self.answerer = self.answerer, fresh

