@@ -13,6 +13,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 # No usage statistics leave the machine; set before gradio is imported.
@@ -24,6 +25,8 @@ from askfront.errors import AskfrontError, ConfigError, one_line
 from askfront.ingest import SUFFIXES
 from askfront.service import Service, safe_upload_name
 from askfront.types import Filters
+from askfront.views import MentionRow
+from askfront.views import timeline_csv as views_csv
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["Service", "build_ui", "launch_settings", "safe_upload_name", "serve"]
 
 CONTEXT = 600  # characters of report text shown around a cited passage (cut at sentence ends)
+NAMES_SHOWN = 500  # names listed in the names panel (most mentioned first)
+TIMELINE_SHOWN = 1000  # timeline rows shown in the page (the CSV has all)
 REFRESH_S = 2.0  # how often a tab checks whether another tab (or the CLI via this app) rebuilt the index
 _URL = re.compile(r"https?://[^\s<>\"']+\Z")
 # A sentence ends at . ! ? (maybe followed by a closing quote or bracket) and white space, or at a line break.
@@ -84,6 +89,8 @@ def answer_markdown(answer: Answer, where: Callable[[Citation], str] = lambda c:
         from askfront.export import filters_text
 
         notes.append(f"*Filters: {escape_markdown(filters_text(answer.filters))}*")
+    if answer.reports:
+        return every_report_markdown(answer, turn, notes)
     if answer.abstained:
         text = escape_markdown(answer.answer)
         if answer.closest:
@@ -99,6 +106,35 @@ def answer_markdown(answer: Answer, where: Callable[[Citation], str] = lambda c:
         lines.append(f"> {escape_markdown(c.quote)}")
         lines.append(f"{cite_link(turn, c.n)} {citation_meta(c, where(c))}")
     return "\n\n".join(lines + notes)
+
+
+def every_report_markdown(answer: Answer, turn: int, notes: list[str]) -> str:
+    """An every-report answer: the summary, then one table row per report (sorted by report date), with
+    its [n] link and the conflicting figures marked."""
+    lines = [escape_markdown(answer.answer), "", "| | report date | report | answer | |", "|---|---|---|---|---|"]
+    for row in answer.reports:
+        flag = "**conflicts**" if row["conflicting"] else ""
+        title = escape_markdown(row["title"] or row["file"]).replace("|", "\\|")
+        short = escape_markdown(row["short_answer"]).replace("|", "\\|")
+        lines.append(f"| {cite_link(turn, row['n'])} | {row['date'] or 'undated'} | {title} | {short} | {flag} |")
+    return "\n".join(lines) + ("\n\n" + "\n\n".join(notes) if notes else "")
+
+
+def mentions_html(rows: list[MentionRow]) -> str:
+    """Where a name is mentioned: report by report, each mention with the text around it, the name marked."""
+    if not rows:
+        return "<p>No report mentions it.</p>"
+    parts, current = [], None
+    for r in rows:
+        if r.path != current:
+            current = r.path
+            parts.append(f"<h4>{html.escape(r.title)}{html.escape(f' ({r.date})' if r.date else '')}</h4>")
+            parts.append(f'<p class="where">{html.escape(r.path)}</p>')
+        context = html.escape(r.context)
+        name = html.escape(" ".join(r.text.split()))
+        context = context.replace(name, f"<mark>{name}</mark>", 1)
+        parts.append(f'<p class="mention">…{context}… <span class="where">characters {r.start}-{r.end}</span></p>')
+    return '<div class="source">' + "".join(parts) + "</div>"
 
 
 def _dated(c: Citation) -> str:
@@ -289,32 +325,41 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
         return text, str(md), str(csv)
 
     def index_view() -> tuple:
-        """Status line, reports table, report filter and report picker as the live index has them."""
+        """Status line, reports table, report filters and pickers, names and timeline as the live index has
+        them (the outputs ``view`` lists, in its order)."""
         rows = service.reports()
         table = [[r.title, r.date, r.source, r.path, r.passages, r.indexed_at] for r in rows]
         titles = [(f"{r.title} ({r.path})" if r.title != r.path else r.path, r.path) for r in rows]
+        names, picks = name_list("all")
         return (
             service.status(),
             table,
             gr.update(choices=titles),
             gr.update(choices=[r.path for r in rows]),
             service.generation,
+            names,
+            picks,
+            gr.update(choices=[("", ""), *picks["choices"]]),
+            gr.update(choices=titles),
+            *timeline_view("", ()),
         )
 
     @page_errors
     def refresh(seen: int):
         if seen == service.generation:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return (gr.skip(),) * len(view)
         return index_view()
 
-    @page_errors
-    def chat_turn(question, chat, history, files, since, until):
+    def turn_of(question, chat, history, files, since, until, every: bool):
         question = (question or "").strip()
+        if not question and every and history:  # "Every report" on the last question asked
+            question = history[-1].question
         if not question:
             return (gr.skip(),) * 10
         try:
             filters = Filters(tuple(files or ()), (since or "").strip(), (until or "").strip())
-            answer = service.ask(question, history=history[-4:], filters=filters)
+            ask = service.every_report if every else service.ask
+            answer = ask(question, history=history[-4:], filters=filters)
         except AskfrontError as err:  # a bad filter date, a damaged index: said in the chat, in one line
             answer = Answer(question, f"askfront: error: {err}", "", abstained=True)
         reply = answer_markdown(answer, service.where, turn=len(history))
@@ -336,6 +381,45 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
     def shown_answer(history: list[Answer], turn: int) -> Answer | None:
         """The answer whose citations the Sources panel lists (the latest, or one picked by its [n])."""
         return history[turn] if history and -len(history) <= turn < len(history) else None
+
+    @page_errors
+    def chat_turn(question, chat, history, files, since, until):
+        return turn_of(question, chat, history, files, since, until, every=False)
+
+    @page_errors
+    def every_turn(question, chat, history, files, since, until):
+        return turn_of(question, chat, history, files, since, until, every=True)
+
+    @page_errors
+    def name_list(kind):
+        rows = [r for r in service.names() if not kind or kind == "all" or r.kind == kind]
+        table = [[r.name, r.kind, r.mentions, r.reports] for r in rows[:NAMES_SHOWN]]
+        return table, gr.update(choices=[(f"{r.name} ({r.kind})", r.key) for r in rows[:NAMES_SHOWN]])
+
+    @page_errors
+    def name_detail(key):
+        if not key:
+            return "<p>Pick a name to see where the reports mention it.</p>"
+        return mentions_html(service.mentions(key))
+
+    @page_errors
+    def restrict_to(key):
+        if not key:
+            raise ConfigError("pick a name first")
+        paths = service.reports_naming(key)
+        return gr.update(value=paths), f"Questions now go to the {len(paths)} reports that mention it."
+
+    @page_errors
+    def timeline_view(key, files):
+        rows = service.timeline(key or "", tuple(files or ()))
+        table = [[r.iso, r.date_text, r.sentence, r.title, r.path] for r in rows[:TIMELINE_SHOWN]]
+        path = service.export(views_csv(rows), f"askfront-timeline-{datetime.now():%Y-%m-%d-%H%M%S}.csv")
+        return (
+            table,
+            str(path),
+            f"{len(rows)} dated sentence{'' if len(rows) == 1 else 's'}"
+            + (f" (first {TIMELINE_SHOWN} shown)" if len(rows) > TIMELINE_SHOWN else ""),
+        )
 
     @page_errors
     def pick(history, turn, choice):
@@ -410,7 +494,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             gr.Markdown("## askfront — ask the reports\nAnswers are quoted from your reports, with their source.")
             if logout:
                 gr.Button("Log out", link="/logout", size="sm", scale=0, elem_id="logout")
-        status = gr.Markdown(service.status(), elem_id="index-status")
+        status = gr.Markdown(service.status, elem_id="index-status")  # a callable: fresh on every page load
         history = gr.State([])
         seen = gr.State(service.generation)
         turn = gr.State(-1)  # which answer the Sources panel shows
@@ -429,6 +513,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
                         placeholder="Ask a question about the reports…", show_label=False, scale=5, elem_id="question"
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    every = gr.Button("Every report", scale=1, elem_id="every-report")
             with gr.Column(scale=2, min_width=320, elem_id="sources"):
                 gr.Markdown("### Sources")
                 cited = gr.Radio(label="Citations", choices=[], elem_id="citations")
@@ -442,6 +527,28 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             files = gr.Dropdown([], multiselect=True, label="Only these reports (by title)", elem_id="filter-files")
             since = gr.Textbox(label="Dated on/after (YYYY[-MM[-DD]])", elem_id="filter-since")
             until = gr.Textbox(label="Dated on/before (YYYY[-MM[-DD]])", elem_id="filter-until")
+        with gr.Accordion("People, organisations, places", open=False, elem_id="names-panel"):
+            kind = gr.Radio(["all", "person", "organisation", "place"], value="all", label="Kind", elem_id="name-kind")
+            names_table = gr.Dataframe(
+                headers=["name", "kind", "mentions", "reports"], interactive=False, elem_id="names-table"
+            )
+            with gr.Row():
+                name_pick = gr.Dropdown([], label="Name", elem_id="name-pick")
+                restrict = gr.Button("Ask only the reports that mention it", elem_id="restrict")
+            restricted = gr.Markdown("", elem_id="restricted")
+            name_mentions = gr.HTML("<p>Pick a name to see where the reports mention it.</p>", elem_id="mentions")
+        with gr.Accordion("Timeline", open=False, elem_id="timeline-panel"):
+            with gr.Row():
+                timeline_name = gr.Dropdown([], label="Only sentences that name", elem_id="timeline-name")
+                timeline_files = gr.Dropdown([], multiselect=True, label="Only these reports", elem_id="timeline-files")
+            timeline_count = gr.Markdown("", elem_id="timeline-count")
+            timeline_table = gr.Dataframe(
+                headers=["date", "as written", "sentence", "report", "file"],
+                interactive=False,
+                wrap=True,
+                elem_id="timeline-table",
+            )
+            timeline_csv = gr.DownloadButton("Download the timeline (CSV)", elem_id="timeline-csv")
         with gr.Accordion("Export the conversation", open=False):
             exported = gr.Textbox(label="Markdown", lines=6, buttons=["copy"], elem_id="export")
             with gr.Row():
@@ -474,11 +581,20 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             replace = gr.Button("Replace", elem_id="replace")
             rebuilt = gr.Textbox(label="Index", interactive=False, lines=3, elem_id="rebuilt")
 
-        view = [status, table, files, report, seen]
+        view = [status, table, files, report, seen, names_table, name_pick, timeline_name, timeline_files,
+                timeline_table, timeline_csv, timeline_count]  # fmt: skip
         outputs = [question, chat, history, cited, passage, exported, download_md, download_csv, report_view, turn]
         inputs = [question, chat, history, files, since, until]
         question.submit(chat_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS)
         send.click(chat_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS)
+        every.click(every_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS)
+        kind.change(name_list, kind, [names_table, name_pick], api_visibility="private")
+        name_pick.change(name_detail, name_pick, name_mentions, api_visibility="private")
+        restrict.click(restrict_to, name_pick, [files, restricted], api_visibility="private")
+        timeline_inputs = [timeline_name, timeline_files]
+        timeline_outputs = [timeline_table, timeline_csv, timeline_count]
+        timeline_name.change(timeline_view, timeline_inputs, timeline_outputs, api_visibility="private")
+        timeline_files.change(timeline_view, timeline_inputs, timeline_outputs, api_visibility="private")
         cited.input(pick, [history, turn, cited], passage, api_visibility="private").then(None, js=SCROLL_JS)
         cite_pick.change(pick_from_chat, [history, cite_pick], [cited, passage, turn], api_visibility="private").then(
             None, js=SCROLL_JS

@@ -1,0 +1,112 @@
+"""What finding names and dates costs at index time, and how fast the views answer.
+
+    python benchmarks/entities.py --qa ../shared/qa --workdir /tmp/askfront-entities [--paragraphs 1500]
+
+1. Index time: SQuAD v1.1 dev-heldin paragraphs (real encyclopedia prose, one report each) indexed from
+   scratch; the build reports the seconds spent finding names and dates and the seconds spent embedding.
+   The overhead is names+dates / (whole build - names+dates), models already loaded; names and dates
+   are found by one spaCy worker per core, as `askfront index` does. Both precisions where bf16 is native
+   (fp32 stands in for CPUs without it, where embedding is ~2.5x slower).
+2. Views: the corpus-wide name list, the reports and passages naming the most frequent name, and the
+   timeline, on an index of about --view-passages passages (paragraphs repeated under new names: the
+   views are SQL and grouping, so repeated text costs what new text would); median of 5 runs each.
+
+Prints one Markdown table. Name the CPU beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from askfront import views
+from askfront.build import build_index
+from askfront.config import Settings
+from askfront.embed import Embedder, bf16_is_fast
+from askfront.index import Index
+
+
+def cpu_name() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
+def paragraphs(qa: Path, limit: int) -> list[tuple[str, str]]:
+    data = json.loads((qa / "squad-v1.1-dev-heldin.json").read_text(encoding="utf-8"))["data"]
+    out = [(a["title"], p["context"]) for a in data for p in a["paragraphs"]]
+    return out[:limit]
+
+
+def write_corpus(folder: Path, texts: list[tuple[str, str]], copies: int = 1) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for c in range(copies):
+        for i, (title, text) in enumerate(texts):
+            (folder / f"p{c:02d}-{i:05d}.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+            (folder / f"p{c:02d}-{i:05d}.txt.meta.yaml").write_text(f"date: {2010 + i % 10}-0{1 + i % 9}\n")
+
+
+def timed(fn, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--qa", type=Path, default=Path("../shared/qa"))
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/askfront-entities"))
+    parser.add_argument("--paragraphs", type=int, default=1500)
+    parser.add_argument("--view-passages", type=int, default=10_000)
+    args = parser.parse_args()
+    texts = paragraphs(args.qa, args.paragraphs)
+    write_corpus(args.workdir / "corpus", texts)
+    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores")
+    print()
+    print(f"| {len(texts)} reports | precision | passages | whole build s | embedding s | names+dates s | overhead |")
+    print("|---|---|---|---|---|---|---|")
+    precisions = ["bf16", "fp32"] if bf16_is_fast() else ["fp32"]
+    for precision in precisions:  # fp32 here stands for CPUs without native bf16 (embedding ~2.5x slower)
+        embedder = Embedder(precision=precision)
+        _ = embedder.model
+        settings = Settings(corpus=args.workdir / "corpus", index=args.workdir / f"index-{precision}")
+        shutil.rmtree(settings.index, ignore_errors=True)
+        report = build_index(settings, embedder, progress=False)
+        rest = report.seconds - report.annotate_seconds
+        print(
+            f"| | {precision} | {report.chunks} | {report.seconds:.1f} | {report.embed_seconds:.1f} | "
+            f"{report.annotate_seconds:.1f} | {report.annotate_seconds / rest:.0%} |"
+        )
+
+    copies = max(1, round(args.view_passages / max(1, report.chunks)))
+    write_corpus(args.workdir / "big", texts, copies)
+    big = Settings(corpus=args.workdir / "big", index=args.workdir / "big-index")
+    shutil.rmtree(big.index, ignore_errors=True)
+    build_index(big, embedder, progress=False)
+    index = Index.open(big.index)
+    names = views.names(index, {})
+    top = names[0].key
+    print()
+    print(f"| views on {len(index)} passages, {len(names)} names | median ms (5 runs) |")
+    print("|---|---|")
+    print(f"| name list | {timed(lambda: views.names(index, {})):.0f} |")
+    print(f"| mentions of the most named ({names[0].name}) | {timed(lambda: views.mentions(index, top, {})):.0f} |")
+    print(f"| timeline (all) | {timed(lambda: views.timeline(index, {})):.0f} |")
+    print(f"| timeline of the most named | {timed(lambda: views.timeline(index, {}, key=top)):.0f} |")
+
+
+if __name__ == "__main__":
+    main()
