@@ -30,6 +30,7 @@ def _reader(settings: Settings, index: Index, embedder: Embedder) -> Answerer:
         min_margin=settings.reader_min_margin,
         rank_penalty=settings.reader_rank_penalty,
         precision=settings.precision,
+        device=settings.device,
     )
 
 
@@ -70,6 +71,6 @@ def load_answerer(settings: Settings, embedder: Embedder | None = None) -> Conve
     from askfront.index import Index
 
     index = Index.open(settings.index)
-    embedder = embedder or Embedder(settings.model, settings.precision, settings.batch_size)
+    embedder = embedder or Embedder.from_settings(settings)
     retriever = Retriever(index, embedder, settings.retriever, settings.top_k)
     return Conversation(retriever, make_answerer(settings, index, embedder), top_k=settings.top_k)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from askfront import __version__
-from askfront.config import INDEX_TYPES, PRECISIONS, RETRIEVERS, Settings
+from askfront.config import DEVICES, INDEX_TYPES, PRECISIONS, RETRIEVERS, Settings
 from askfront.errors import AskfrontError, shown
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_ERROR = 0, 1, 2
@@ -35,10 +35,21 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--index", type=Path, help="index folder (default: index)")
     index.add_argument("--model", help="local sentence-transformers model folder (default: all-MiniLM-L6-v2)")
     index.add_argument("--precision", choices=PRECISIONS, help="embedding precision")
+    index.add_argument(
+        "--device", choices=DEVICES, help="where to embed: auto (a GPU if torch sees one), cpu, cuda, mps"
+    )
     index.add_argument("--chunk-size", type=int, help="passage length in characters (default: 500)")
     index.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring passages (100)")
     index.add_argument("--index-type", choices=INDEX_TYPES, help="FAISS index type (auto)")
     index.add_argument("--no-progress", action="store_true", help="no progress bars")
+    index.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="embed on a Ray cluster (host:port, or auto for the one running here or a new local one); "
+        'needs pip install -e ".[ray]"',
+    )
+    index.add_argument("--ray-workers", type=int, help="actors on the cluster (default: one per CPU)")
+    index.add_argument("--ray-gpus-per-worker", type=float, help="GPUs per actor (default 0: CPU actors)")
     index.add_argument(
         "--verify",
         action="store_true",
@@ -92,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         "(e.g. --grid retriever=dense,bm25,hybrid --grid chunk_size=300,500); prints one table",
     )
     evaluate.add_argument("--model", help="local sentence-transformers model folder")
+    evaluate.add_argument("--device", choices=DEVICES, help="where models run (default: auto)")
     evaluate.add_argument("--top-k", type=int, help="passages read to find each answer (default: 5)")
     evaluate.add_argument("--retriever", choices=RETRIEVERS, help="how to search (hybrid)")
     evaluate.add_argument("--chunk-size", type=int, help="passage length in characters (default: 500)")
@@ -154,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--corpus", type=Path, help="folder of reports (default: corpus)")
     serve.add_argument("--index", type=Path, help="index folder (default: index)")
     serve.add_argument("--model", help="local sentence-transformers model folder")
+    serve.add_argument("--device", choices=DEVICES, help="where models run (default: auto)")
     _llm_flags(serve)
     return parser
 
@@ -162,6 +175,9 @@ def _retrieval_flags(parser: argparse.ArgumentParser, top_k_help: str) -> None:
     """The index, model, retriever and filter flags that ``search`` and ``ask`` share."""
     parser.add_argument("--index", type=Path, help="index folder (default: index)")
     parser.add_argument("--model", help="local sentence-transformers model folder the index was built with")
+    parser.add_argument(
+        "--device", choices=DEVICES, help="where models run: auto (a GPU if torch sees one), cpu, cuda, mps"
+    )
     parser.add_argument("--top-k", type=int, help=top_k_help)
     parser.add_argument("--retriever", choices=RETRIEVERS, help="how to search (hybrid)")
     parser.add_argument("--file", action="append", default=[], help="only this report file or folder (repeat)")
@@ -204,6 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("askfront: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `askfront search ... | head`: the reader stopped listening, not an error
+        sys.stderr.close()
+        return EXIT_OK
     except AskfrontError as err:  # a problem the user can fix: one line, no traceback
         print(f"askfront: error: {err}", file=sys.stderr)
         return EXIT_ERROR
@@ -213,9 +232,20 @@ def _index(settings: Settings, progress: bool) -> int:
     from askfront.build import build_index
     from askfront.embed import Embedder
 
-    embedder = Embedder(settings.model, settings.precision, settings.batch_size)
-    report = build_index(settings, embedder, progress=progress)
-    print(f"askfront index: {report.summary()} -> {settings.index}")
+    embedder = Embedder.from_settings(settings)
+    if settings.ray:
+        from askfront.cluster import RayEmbedder
+
+        embedder = RayEmbedder(embedder, settings.ray, settings.ray_workers, settings.ray_gpus_per_worker)
+    try:
+        report = build_index(settings, embedder, progress=progress)
+    finally:
+        if settings.ray:
+            import ray
+
+            ray.shutdown()
+    where = f" (embedded on Ray at {settings.ray})" if settings.ray else ""
+    print(f"askfront index: {report.summary()} -> {settings.index}{where}")
     return EXIT_OK if report.ok else EXIT_FILES_FAILED
 
 
@@ -293,7 +323,7 @@ def _verify(settings: Settings) -> int:
     from askfront.build import verify_index
     from askfront.embed import Embedder
 
-    problems = verify_index(settings, Embedder(settings.model, settings.precision, settings.batch_size))
+    problems = verify_index(settings, Embedder.from_settings(settings))
     for problem in problems:
         print(f"askfront: error: {problem}", file=sys.stderr)
     if problems:
@@ -309,7 +339,7 @@ def _search(settings: Settings, args: argparse.Namespace) -> int:
     from askfront.retrieve import Filters, Retriever
 
     index = Index.open(settings.index)
-    embedder = Embedder(settings.model, settings.precision, settings.batch_size)
+    embedder = Embedder.from_settings(settings)
     retriever = Retriever(index, embedder, settings.retriever, settings.top_k)
     hits = retriever.search(args.query, filters=Filters(tuple(args.file), args.since, args.until))
     if args.json:
@@ -396,7 +426,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
             print(f"askfront: error: {line}", file=sys.stderr)
         if not questions:
             raise AskfrontError(f"{args.questions}: no questions to score")
-        embedder = Embedder(settings.model, settings.precision, settings.batch_size)
+        embedder = Embedder.from_settings(settings)
         combos = evaluate.parse_grid(args.grid) if args.grid else [{}]
         rows = []
         files_ok = True

@@ -12,7 +12,8 @@ from typing import Any, get_type_hints
 from askfront.errors import ConfigError
 
 ENV_PREFIX = "ASKFRONT_"
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # fp16: GPUs only
+DEVICES = ("auto", "cpu", "cuda", "mps")
 INDEX_TYPES = ("auto", "flat", "hnsw")
 RETRIEVERS = ("dense", "bm25", "hybrid")  # the modes of retrieve.RANKERS (checked there)
 ANSWERERS = ("reader", "rules", "llm")  # the names in answerers.ANSWERERS (checked there)
@@ -31,10 +32,18 @@ class Settings:
     model: str = ""
     # "auto" uses bf16 autocast where the CPU has native bf16 (measured: same top-5, ~2.5x faster), else fp32.
     precision: str = "auto"
+    # Where the models run: "auto" is a GPU when torch sees one (CUDA, or Apple's MPS), in fp16, else the CPU.
+    # Vectors do not depend on it (cosine >= 0.999), so switching needs no rebuild.
+    device: str = "auto"
     batch_size: int = 32
     # Chosen from measured retrieval recall on eval/demo.jsonl (see README "Chunking").
     chunk_size: int = 500
     chunk_overlap: int = 100
+    # Embed on a Ray cluster: its address, or "auto" (a cluster running here, else a new local one).
+    # Workers: 0 = one per CPU of the cluster (or per ray_gpus_per_worker of its GPUs).
+    ray: str = ""
+    ray_workers: int = 0
+    ray_gpus_per_worker: float = 0.0
     # "auto" is exact search (flat inner product) up to hnsw_threshold chunks, HNSW above.
     index_type: str = "auto"
     hnsw_threshold: int = 200_000
@@ -66,7 +75,13 @@ class Settings:
 
     def __post_init__(self) -> None:
         """Refuse impossible values when the settings are made, not deep inside a run."""
-        choices = {"precision": PRECISIONS, "index_type": INDEX_TYPES, "retriever": RETRIEVERS, "answerer": ANSWERERS}
+        choices = {
+            "precision": PRECISIONS,
+            "device": DEVICES,
+            "index_type": INDEX_TYPES,
+            "retriever": RETRIEVERS,
+            "answerer": ANSWERERS,
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
@@ -79,6 +94,8 @@ class Settings:
                 raise ConfigError(f"{name} must be at most {LIMITS[name]}, not {value!r}")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ConfigError(f"chunk_overlap must be at least 0 and below chunk_size, not {self.chunk_overlap}")
+        if not 0 <= self.ray_workers <= 10_000 or not 0 <= self.ray_gpus_per_worker <= 64:
+            raise ConfigError("ray_workers must be 0..10000 and ray_gpus_per_worker 0..64")
         if not 0 <= self.port < 65536:
             raise ConfigError(f"port must be 0..65535, not {self.port}")
         if not math.isfinite(self.reader_min_margin) or not 0 <= self.reader_rank_penalty < 100:

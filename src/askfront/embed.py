@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from askfront.config import PRECISIONS
+from askfront.config import DEVICES, PRECISIONS
 from askfront.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from askfront.config import Settings
 
 # Nothing may reach a model hub: set before sentence-transformers / transformers are imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -143,6 +145,45 @@ def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
+def resolve_device(device: str = "auto") -> str:
+    """cpu, cuda or mps: ``auto`` is a GPU when torch sees one; a GPU that is asked for must be there."""
+    import torch
+
+    if device not in DEVICES:
+        raise ConfigError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if device == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if (device == "cuda" and not cuda) or (device == "mps" and not mps):
+        raise ConfigError(
+            f"device {device}: torch sees no such GPU (the default install is CPU-only; README 'Bigger archives' "
+            "says how to install a CUDA build of torch)"
+        )
+    return device
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """The precision to compute in on ``device``: ``auto`` is fp16 on a GPU, bf16 on a CPU with native bf16,
+    else fp32."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "auto":
+        return "fp16" if device != "cpu" else ("bf16" if bf16_is_fast() else "fp32")
+    if precision == "fp16" and device == "cpu":
+        raise ConfigError("precision fp16 needs a GPU (on the CPU use bf16 or fp32)")
+    return precision
+
+
+def autocast(device: str, precision: str) -> contextlib.AbstractContextManager:
+    """Mixed precision for a model kept in fp32 (bf16 on CPU or GPU); fp16 models are halved instead."""
+    import torch
+
+    if precision == "bf16":
+        return torch.autocast("cpu" if device == "cpu" else device, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def bf16_is_fast() -> bool:
     """True when the CPU computes bf16 natively (AVX512-BF16/AMX), where autocast is ~2.5x faster here."""
     import torch
@@ -160,16 +201,20 @@ class Embedder:
     a local model folder. ``precision`` is ``fp32``, ``bf16`` (CPU autocast) or ``auto``.
     """
 
-    def __init__(self, model: str = "", precision: str = "auto", batch_size: int = 32) -> None:
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+    def __init__(self, model: str = "", precision: str = "auto", batch_size: int = 32, device: str = "auto") -> None:
         self.path = Path(model).expanduser() if model else default_model_path()
         self.name = DEFAULT_MODEL_NAME if not model else self.path.name
         self.batch_size = batch_size
-        self.precision = precision if precision != "auto" else ("bf16" if bf16_is_fast() else "fp32")
+        self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
         self._model: SentenceTransformer | None = None
         self._files: dict[str, str] | None = None
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Embedder:
+        """The embedder ``settings`` name (model folder, precision, batch size, device)."""
+        return cls(settings.model, settings.precision, settings.batch_size, settings.device)
 
     @property
     def files(self) -> dict[str, str]:
@@ -195,10 +240,12 @@ class Embedder:
 
             transformers_logging.disable_progress_bar()  # our own bars show progress; its bar is noise
             try:
-                self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+                self._model = SentenceTransformer(str(self.path), device=self.device, local_files_only=True)
             except Exception as err:  # any loader failure is a bad model folder to the user
                 raise ModelError(f"{self.path}: cannot load model ({type(err).__name__}: {err})") from err
             self._model.eval()
+            if self.precision == "fp16":
+                self._model.half()
         return self._model
 
     @property
@@ -206,11 +253,7 @@ class Embedder:
         return int(self.model.get_embedding_dimension())
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        import torch
-
-        if self.precision == "bf16":
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.device, self.precision)
 
     def encode(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Vectors for ``texts`` (rows in input order), encoded longest-first in batches of similar length

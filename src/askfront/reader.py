@@ -377,10 +377,14 @@ class ReaderAnswerer:
         precision: str = "auto",
         nlp: Language | None = None,
         context_chars: int = 200,
+        device: str = "auto",
     ) -> None:
+        from askfront.embed import resolve_device
+
         self.index, self.folder = index, folder
         self.min_margin, self.rank_penalty, self.context_chars = min_margin, rank_penalty, context_chars
         self.precision = precision
+        self.device = resolve_device(device)
         self._nlp = nlp
         self._model: BertForQuestionAnswering | None = None
         self._tokenizer: PreTrainedTokenizerFast | None = None
@@ -390,14 +394,15 @@ class ReaderAnswerer:
     @property
     def model(self) -> BertForQuestionAnswering:
         if self._model is None:
-            from askfront.embed import bf16_is_fast
+            from askfront.embed import resolve_precision
 
-            key = str((self.folder or READER_DIR).resolve())
+            self.precision = resolve_precision(self.precision, self.device)
+            key = f"{(self.folder or READER_DIR).resolve()}|{self.device}|{self.precision}"
             if key not in _LOADED:  # once per process: a rebuilt index gets a new answerer, not a new model
-                _LOADED[key] = (*load_model(self.folder), load_tokenizer())
+                model, meta = load_model(self.folder)
+                model = model.to(self.device)
+                _LOADED[key] = (model.half() if self.precision == "fp16" else model, meta, load_tokenizer())
             self._model, self.meta, self._tokenizer = _LOADED[key]
-            if self.precision == "auto":
-                self.precision = "bf16" if bf16_is_fast() else "fp32"
         return self._model
 
     @property
@@ -451,20 +456,21 @@ class ReaderAnswerer:
     def read(self, questions: Sequence[str], passages: Sequence[str], batch_size: int = 32) -> list[SpanGuess]:
         """The reader's best span in each window of each (question, passage) pair (``example`` = pair
         number), computed in batches of similar length."""
-        import contextlib
-
         import torch
+
+        from askfront.embed import autocast
 
         model = self.model
         features = tokenize(self.tokenizer, questions, passages, self.meta["max_length"], self.meta["stride"])
         order = sorted(range(len(features.example)), key=lambda i: len(features.input_ids[i]))
-        cast = torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bf16" else contextlib.nullcontext()
+        cast = autocast(self.device, self.precision)
         guesses: list[SpanGuess | None] = [None] * len(order)
         with torch.inference_mode(), cast:
             for lo in range(0, len(order), batch_size):
                 rows = order[lo : lo + batch_size]
-                out = model(**batch_tensors(features, rows))
-                found = best_spans(out.start_logits.float().numpy(), out.end_logits.float().numpy(), features, rows)
+                out = model(**batch_tensors(features, rows, self.device))
+                starts, ends = out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
+                found = best_spans(starts, ends, features, rows)
                 for row, guess in zip(rows, found, strict=True):
                     guesses[row] = guess
         return [g for g in guesses if g is not None]

@@ -104,7 +104,7 @@ class Service:
         from askfront.embed import Embedder
         from askfront.index import live_version
 
-        embedder = Embedder(settings.model, settings.precision, settings.batch_size)
+        embedder = Embedder.from_settings(settings)
         log(f"askfront: loading the embedding model {embedder.name} ({embedder.precision})")
         _ = embedder.model
         if live_version(settings.index) is None:
