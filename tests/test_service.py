@@ -163,3 +163,27 @@ def test_replacing_a_report_keeps_its_name_and_reindexes_it(tmp_path: Path, serv
         service.replace_report("ferry.txt", markdown)
     with pytest.raises(ConfigError, match="no such report"):
         service.delete_report("../outside.txt")
+
+
+def test_the_app_updates_an_index_built_by_an_older_askfront(tmp_path: Path, embedder: Embedder) -> None:
+    import json
+
+    from askfront.index import live_version
+
+    (tmp_path / "corpus").mkdir()
+    shutil.copy(DEMO, tmp_path / "corpus")
+    settings = Settings(corpus=tmp_path / "corpus", index=tmp_path / "index")
+    build_index(settings, embedder, progress=False)
+    manifest_path = live_version(settings.index) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 2  # as askfront wrote it before names and dates
+    manifest_path.write_text(json.dumps(manifest))
+    lines: list[str] = []
+    service = Service.start(settings, log=lines.append)
+    try:
+        assert any("built by an older askfront; updating it" in line for line in lines)
+        assert any("(0 embedded)" in line for line in lines)  # the vectors were reused, names added
+        assert service.answerer.retriever.index.manifest.format_version == 3
+        assert any(row.key == "sirte" for row in service.names())
+    finally:
+        service.close()

@@ -102,13 +102,17 @@ class Service:
         from askfront.answerers import load_answerer
         from askfront.build import build_index
         from askfront.embed import Embedder
-        from askfront.index import live_version
+        from askfront.index import FORMAT_VERSION, live_version
 
         embedder = Embedder.from_settings(settings)
         log(f"askfront: loading the embedding model {embedder.name} ({embedder.precision})")
         _ = embedder.model
         if live_version(settings.index) is None:
             log(f"askfront: no index in {settings.index}; building it from {settings.corpus}")
+            report = build_index(settings, embedder, progress=True)
+            log(f"askfront index: {report.summary()}")
+        elif _format_of(settings.index) not in (None, FORMAT_VERSION):  # from an older askfront: update it
+            log(f"askfront: the index in {settings.index} was built by an older askfront; updating it")
             report = build_index(settings, embedder, progress=True)
             log(f"askfront index: {report.summary()}")
         answerer = load_answerer(settings, embedder)
@@ -369,6 +373,19 @@ class Service:
         with self._lock:
             self.answerer.retriever.index.close()
         self._exports.cleanup()
+
+
+def _format_of(index_dir: Path) -> int | None:
+    """The format version of the live index (None when it cannot be read: opening it will say why)."""
+    import json
+
+    from askfront.index import live_version
+
+    try:
+        version = live_version(index_dir)
+        return int(json.loads((version / "manifest.json").read_text(encoding="utf-8"))["format_version"])
+    except (AskfrontError, OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _plural(n: int, word: str) -> str:
