@@ -19,8 +19,11 @@ if TYPE_CHECKING:
     from askfront.answer import Conversation
     from askfront.types import Filters, Hit
 
-POOL = 60  # passages retrieved across the corpus: deep enough that a report with an answer has one in it
 PER_REPORT = 3  # passages of one report its answer is read from (as the reader reads the top 3-5)
+# Passages retrieved across the corpus: PER_REPORT for every report searched, at least POOL, at most
+# MAX_POOL (the reader then reads up to ~100 reports, a few seconds on 2 cores). In a larger corpus a
+# report whose best passage ranks below MAX_POOL is counted among those that do not answer.
+POOL, MAX_POOL = 60, 300
 
 
 def _date_key(date: str) -> tuple[int, str]:
@@ -37,7 +40,8 @@ def every_report(
     started = time.perf_counter()
     resolved = conversation.resolve(question, history)
     retriever = conversation.retriever
-    hits = retriever.search(resolved, top_k=POOL, filters=filters)
+    searched = len(retriever.reports_within(filters))
+    hits = retriever.search(resolved, top_k=min(MAX_POOL, max(POOL, PER_REPORT * searched)), filters=filters)
     by_report: dict[str, list[Hit]] = {}
     for hit in hits:
         group = by_report.setdefault(hit.record.path, [])
@@ -49,7 +53,6 @@ def every_report(
         if not answer.abstained and answer.citations:
             rows.append((answer, answer.citations[0]))
     rows.sort(key=lambda row: _date_key(row[1].date))
-    searched = len(retriever.reports_within(filters))
     figures = [parse_figure(a.short_answer) for a, _ in rows]
     flags = conflicts(figures)
     citations, table = [], []
