@@ -187,3 +187,20 @@ def test_the_app_updates_an_index_built_by_an_older_askfront(tmp_path: Path, emb
         assert any(row.key == "sirte" for row in service.names())
     finally:
         service.close()
+
+
+def test_a_citation_says_which_paragraph_it_is_in(service: Service) -> None:
+    from askfront.answer import Citation
+
+    text = service.report_text("misrata-militia-gain-back-territory.txt")
+    second = text.index("\n\n") + 2  # the first character of the second paragraph
+    while text[second].isspace():
+        second += 1
+
+    def at(start: int) -> str:
+        return service.where(Citation(1, "misrata-militia-gain-back-territory.txt", "", "", "", start, start + 5,
+                                      "", None, 0.0, 0, 0))  # fmt: skip
+
+    assert at(0) == "paragraph 1" and at(second - 3) == "paragraph 1"
+    assert at(second) == "paragraph 2"  # a citation that opens a paragraph is in it, not in the one before
+    assert at(762) == "paragraph 3"

@@ -187,10 +187,10 @@ class Service:
             text = self.report_text(citation.file)
         except KeyError:
             return ""
-        before = text[: citation.start]
         blank = re.compile(r"\n[ \t]*\n\s*")
         separator = blank if blank.search(text) else re.compile(r"\n\s*")
-        return f"paragraph {len(separator.findall(before.rstrip())) + 1}"
+        # paragraphs that start at or before the citation (one that opens a paragraph is in that paragraph)
+        return f"paragraph {sum(m.end() <= citation.start for m in separator.finditer(text)) + 1}"
 
     def examples(self) -> list[str]:
         """Example questions for the page: ``corpus/examples.txt`` if there is one (a question per line,
