@@ -9,13 +9,14 @@ the new answerer under it and closes the old index.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import shutil
 import sys
 import tempfile
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +51,9 @@ DEMO_EXAMPLES = (
     "Who commands the Libyan National Army?",
     "What is the population of Misrata?",
 )
+PARAGRAPHS_KEPT = 64  # reports whose paragraph starts are remembered (see Service.where)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
+_LINE_BREAK = re.compile(r"\n\s*")
 EXPORTS_KEPT = 50  # exported .md files kept on disk (oldest removed first); all removed at exit
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 # What a file is, by its first bytes: an upload whose content is one of these is refused, whatever its name.
@@ -95,6 +99,7 @@ class Service:
         self._exports = tempfile.TemporaryDirectory(prefix="askfront-export-")  # removed at exit
         self._exported: deque[Path] = deque()
         self._export_count = 0
+        self._paragraphs: OrderedDict[tuple[int, str], list[int]] = OrderedDict()  # see where()
 
     @classmethod
     def start(cls, settings: Settings, log: Callable[[str], None] = _log) -> Service:
@@ -182,15 +187,21 @@ class Service:
 
     def where(self, citation: Citation) -> str:
         """Where in its report a citation is, for telling citations of one report apart: 'paragraph 4'
-        (paragraphs are blocks between blank lines, or lines when the report has no blank lines)."""
-        try:
-            text = self.report_text(citation.file)
-        except KeyError:
-            return ""
-        blank = re.compile(r"\n[ \t]*\n\s*")
-        separator = blank if blank.search(text) else re.compile(r"\n\s*")
-        # paragraphs that start at or before the citation (one that opens a paragraph is in that paragraph)
-        return f"paragraph {sum(m.end() <= citation.start for m in separator.finditer(text)) + 1}"
+        (paragraphs are blocks between blank lines, or lines when the report has no blank lines). The
+        paragraph starts of a report are found once per index, not for every citation shown."""
+        key = (self.generation, citation.file)
+        starts = self._paragraphs.pop(key, None)
+        if starts is None:
+            try:
+                text = self.report_text(citation.file)
+            except KeyError:
+                return ""
+            separator = _BLANK_LINE if _BLANK_LINE.search(text) else _LINE_BREAK
+            starts = [m.end() for m in separator.finditer(text)]
+        self._paragraphs[key] = starts
+        while len(self._paragraphs) > PARAGRAPHS_KEPT:
+            self._paragraphs.popitem(last=False)
+        return f"paragraph {bisect.bisect_right(starts, citation.start) + 1}"
 
     def examples(self) -> list[str]:
         """Example questions for the page: ``corpus/examples.txt`` if there is one (a question per line,
