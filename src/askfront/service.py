@@ -228,11 +228,6 @@ class Service:
             f"model {m.model_name} · built {m.built_at}"
         )
 
-    def report_paths(self) -> list[str]:
-        """The files of the reports in the live index (for the report filter)."""
-        with self._lock:
-            return [path for path, _title, _date in self.answerer.retriever.index.documents()]
-
     def reports(self) -> list[ReportRow]:
         """Every indexed report: title, date, source, file, passages, when indexed."""
         with self._lock:
