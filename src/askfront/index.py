@@ -424,6 +424,13 @@ class Index:
         return [tuple(row) for row in rows]
 
     @_guarded
+    def name_keys(self) -> list[str]:
+        """Every distinct name key (what alias groups are made of)."""
+        if self.manifest.format_version < 3:
+            return []
+        return [row[0] for row in self._db.execute("SELECT DISTINCT key FROM mentions")]
+
+    @_guarded
     def mentions(self, keys: list[str]) -> list[tuple[str, int, int, str, str]]:
         """(path, start, end, text, kind) of every mention of the names with these keys, in report order."""
         if not keys or self.manifest.format_version < 3:

@@ -78,7 +78,7 @@ def names(index: Index, aliases: dict[str, str]) -> list[NameRow]:
 def _keys(index: Index, key: str, aliases: dict[str, str]) -> list[str]:
     """Every raw key that belongs to the group of ``key``."""
     group = canonical(key, aliases)
-    return sorted({k for k, *_ in index.name_counts() if canonical(k, aliases) == group} | {group})
+    return sorted({k for k in index.name_keys() if canonical(k, aliases) == group} | {group})
 
 
 def mentions(index: Index, key: str, aliases: dict[str, str], limit: int = MENTIONS_SHOWN) -> list[MentionRow]:
