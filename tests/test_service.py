@@ -57,6 +57,9 @@ def test_exports_are_kept_few_and_removed_on_close(tmp_path: Path, embedder: Emb
     paths = [service.export(f"answer {n}\n") for n in range(EXPORTS_KEPT + 5)]
     assert paths[-1].read_text() == f"answer {EXPORTS_KEPT + 4}\n"
     assert sum(p.exists() for p in paths) == EXPORTS_KEPT and not paths[0].exists()
+    assert service.export(f"answer {EXPORTS_KEPT + 4}\n", "other.md") == paths[-1]  # same content: same file
+    again = service.export("answer 0\n")  # its file was removed with the oldest: written anew
+    assert again.exists() and again != paths[0] and again.read_text() == "answer 0\n"
     root = paths[-1].parent.parent
     service.close()
     assert not root.exists()

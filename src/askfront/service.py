@@ -99,6 +99,7 @@ class Service:
         self._exports = tempfile.TemporaryDirectory(prefix="askfront-export-")  # removed at exit
         self._exported: deque[Path] = deque()
         self._export_count = 0
+        self._written: dict[tuple[str, str], Path] = {}  # (extension, content sha256) -> its export file
         self._paragraphs: OrderedDict[tuple[int, str], list[int]] = OrderedDict()  # see where()
 
     @classmethod
@@ -362,16 +363,24 @@ class Service:
         return f"Saved the title, date and source of {rel}.\n" + self.rebuild()
 
     def export(self, text: str, name: str = "askfront-answer.md") -> Path:
-        """Write an export to a file called ``name`` for download; only the last ``EXPORTS_KEPT`` are kept."""
+        """Write an export to a file called ``name`` for download; only the last ``EXPORTS_KEPT`` are kept.
+        The same content with the same extension is the same file: every tab loading the page asks for the
+        timeline CSV, which is written once, not once per page load."""
+        same = (Path(name).suffix, hashlib.sha256(text.encode("utf-8")).hexdigest())
         with self._lock:
+            if same in self._written and self._written[same].exists():
+                return self._written[same]
             self._export_count += 1
             folder = Path(self._exports.name) / str(self._export_count)
             folder.mkdir()
             path = folder / Path(name).name
             path.write_text(text, encoding="utf-8", newline="")
+            self._written[same] = path
             self._exported.append(folder)
             while len(self._exported) > EXPORTS_KEPT:
-                shutil.rmtree(self._exported.popleft(), ignore_errors=True)
+                gone = self._exported.popleft()
+                shutil.rmtree(gone, ignore_errors=True)
+                self._written = {k: v for k, v in self._written.items() if v.parent != gone}
         return path
 
     def close(self) -> None:
