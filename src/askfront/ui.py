@@ -480,12 +480,10 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             raise ConfigError("choose a report and the file that replaces it")
         return service.replace_report(rel, str(path)), None, *index_view()
 
+    @page_errors
     def api_ask(question: str) -> dict:
         """One question, no conversation: the answer object as JSON (for scripts and load tests)."""
-        try:
-            return service.ask(question).to_dict()
-        except AskfrontError as err:
-            raise gr.Error(f"askfront: error: {err}", print_exception=False) from None
+        return service.ask(question).to_dict()
 
     examples = service.examples()
     # Gradio's own copies of uploads and downloads are removed after an hour (checked hourly).
