@@ -11,6 +11,7 @@ from pathlib import Path
 
 from askfront import __version__
 from askfront.config import DEVICES, INDEX_TYPES, PRECISIONS, RETRIEVERS, Settings
+from askfront.entities import NAME_KINDS
 from askfront.errors import AskfrontError, shown
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_ERROR = 0, 1, 2
@@ -128,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     names.add_argument("name", nargs="?", metavar="NAME")
     names.add_argument("--index", type=Path, help="index folder (default: index)")
     names.add_argument("--corpus", type=Path, help="corpus folder, for aliases.yaml (default: corpus)")
-    names.add_argument("--kind", choices=["person", "organisation", "place"], help="only this kind")
+    names.add_argument("--kind", choices=NAME_KINDS, help="only this kind")
     names.add_argument("--top", type=int, default=50, help="how many names to list (default: 50)")
     names.add_argument("--json", action="store_true", help="print JSON")
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 # spaCy labels kept, and what the views call them (NORP, "Iraqi", "Kurdish", is left out: mostly adjectives).
 KINDS = {"PERSON": "person", "ORG": "organisation", "GPE": "place", "LOC": "place", "FAC": "place"}
+NAME_KINDS = tuple(dict.fromkeys(KINDS.values()))  # person, organisation, place: what the views filter by
 ALIASES_FILE = "aliases.yaml"
 # "December 28" in a report dated 2016-01-03 is 2015-12-28; "May 5" in one dated 2016-05-03 is an upcoming
 # 2016-05-05: a day-month without a year is taken as at most this many days after the report.

@@ -21,6 +21,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from askfront.answer import Answer, Citation
 from askfront.config import Settings
+from askfront.entities import NAME_KINDS
 from askfront.errors import AskfrontError, ConfigError, one_line
 from askfront.ingest import SUFFIXES
 from askfront.service import Service, safe_upload_name
@@ -526,7 +527,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             since = gr.Textbox(label="Dated on/after (YYYY[-MM[-DD]])", elem_id="filter-since")
             until = gr.Textbox(label="Dated on/before (YYYY[-MM[-DD]])", elem_id="filter-until")
         with gr.Accordion("People, organisations, places", open=False, elem_id="names-panel"):
-            kind = gr.Radio(["all", "person", "organisation", "place"], value="all", label="Kind", elem_id="name-kind")
+            kind = gr.Radio(["all", *NAME_KINDS], value="all", label="Kind", elem_id="name-kind")
             names_table = gr.Dataframe(
                 headers=["name", "kind", "mentions", "reports"], interactive=False, elem_id="names-table"
             )
