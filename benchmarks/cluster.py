@@ -17,13 +17,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from entities import paragraphs, write_corpus  # benchmarks/ is on sys.path when a script in it runs
+from reader import cpu_name
+
 from askfront.build import build_index
 from askfront.cluster import RayEmbedder
 from askfront.config import Settings
 from askfront.embed import Embedder
-
-sys.path.insert(0, str(Path(__file__).parent))
-from entities import cpu_name, paragraphs, write_corpus
 
 
 def main() -> None:

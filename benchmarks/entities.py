@@ -19,26 +19,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
-import subprocess
 import time
 from pathlib import Path
+
+from reader import cpu_name  # benchmarks/ is on sys.path when a script in it runs (names the CPU family)
 
 from askfront import views
 from askfront.build import build_index
 from askfront.config import Settings
 from askfront.embed import Embedder, bf16_is_fast
 from askfront.index import Index
-
-
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown CPU"
 
 
 def paragraphs(qa: Path, limit: int) -> list[tuple[str, str]]:
