@@ -61,9 +61,39 @@ def test_training_script_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
 
     model, meta = rd.load_model(out / "reader")
     assert meta["trained"]["steps"] == 3 and not model.training
+
+    # a second pass starts from that reader, with swapped-name questions among the unanswerable ones
+    second = _train(*common[:2], "--out", str(tmp_path / "run2"), *common[4:], "--max-steps", "1",
+                    "--init", str(out / "reader"), "--neg-swap", "0.5", "--lr", "1e-5")  # fmt: skip
+    assert second.returncode == 0, second.stderr[-2000:]
+    meta2 = json.loads((tmp_path / "run2" / "reader" / "reader.json").read_text())
+    assert meta2["trained"]["init"]["sha256"] == meta["sha256"] and meta2["trained"]["neg_swap"] == 0.5
     tokenizer = rd.load_tokenizer()
     features = rd.tokenize(tokenizer, ["Where is it?"], ["The statue stands in front of the Main Building."], 64, 16)
     assert features.example == [0] and features.offsets[0][0] is None  # [CLS] is not passage text
+
+
+def test_swapped_question_names_what_the_paragraph_does_not_hold() -> None:
+    sys.path.insert(0, str(ROOT / "training"))
+    import random
+
+    import train_reader
+
+    ctx = "Super Bowl 50 was won by the Denver Broncos, who beat the Carolina Panthers in 2016."
+    pools = {"name": ["Broncos", "Packers", "Steelers"], "number": ["50", "37", "1999"]}
+    rng = random.Random(3)
+    question = "Which team won Super Bowl 50 for Denver?"
+    seen = set()
+    for _ in range(40):
+        q = train_reader.swap_question(question, ctx, pools, rng)
+        assert q is not None
+        changed = [(a, b) for a, b in zip(question.split(), q.split(), strict=True) if a != b]
+        assert len(changed) == 1 and changed[0][0] != "Which"  # one word, never the question word
+        assert changed[0][1].strip("?") not in ctx  # swapped for one the paragraph does not hold
+        seen.add(q)
+    assert "Which team won Super Bowl 37 for Denver?" in seen  # numbers keep their digit count
+    assert not any("1999" in q or "Broncos" in q for q in seen)
+    assert train_reader.swap_question("what is it?", ctx, pools, rng) is None  # nothing to swap
 
 
 def test_shipped_reader_is_small_fp16_and_recorded() -> None:

@@ -6,8 +6,13 @@
 Start/end logits over the passage, no answer at [CLS]. SQuAD v1.1 has no unanswerable questions, so some
 are paired with a passage that cannot answer them: another paragraph of the same article that lacks the
 answer text, or the question's own paragraph with the sentence holding the answer cut out (closer to what a
-reader meets: a passage on the right topic that does not say). Windows of a long paragraph that miss the
-answer also point at [CLS].
+reader meets: a passage on the right topic that does not say), or the question with one of its names or
+numbers that the paragraph holds swapped for one it does not ("... at Super Bowl 50?" -> "... at Super Bowl
+37?": the paragraph is on topic but does not answer; the kind of unanswerable question SQuAD v2.0 asks).
+Windows of a long paragraph that miss the answer also point at [CLS].
+
+--init FOLDER starts from an exported reader instead of the bare base model (a second, lower-rate pass; the
+shipped reader's card names both commands).
 
 It checkpoints every --save-every steps into --out and resumes from there when started again with the same
 arguments (batches are a function of --seed, so a resumed run sees the same data in the same order). When
@@ -52,10 +57,49 @@ def cut_sentence(context: str, start: int, end: int) -> str | None:
     return rest if len(rest) >= 100 else None
 
 
+NAME = re.compile(r"(?<!^)\b[A-Z][a-zA-Z]{2,}\b")
+NUMBER = re.compile(r"\b\d{1,4}\b")
+
+
+def swap_pools(data: list[dict]) -> dict[str, list[str]]:
+    """Capitalised words and numbers seen in the contexts, for swapping into questions."""
+    names: set[str] = set()
+    numbers: set[str] = set()
+    for article in data:
+        for para in article["paragraphs"]:
+            names.update(NAME.findall(para["context"]))
+            numbers.update(NUMBER.findall(para["context"]))
+    return {"name": sorted(names), "number": sorted(numbers)}
+
+
+def swap_question(question: str, ctx: str, pools: dict[str, list[str]], rng: random.Random) -> str | None:
+    """``question`` with one name or number that ``ctx`` holds replaced by one of the same kind (numbers:
+    same digit count) that ``ctx`` does not hold; None when the question has none to swap."""
+    low = ctx.lower()
+    spots = [("name", m) for m in NAME.finditer(question) if m.group().lower() in low]
+    spots += [("number", m) for m in NUMBER.finditer(question) if m.group() in ctx]
+    if not spots:
+        return None
+    kind, m = rng.choice(spots)
+    for _ in range(20):
+        new = rng.choice(pools[kind])
+        if kind == "number" and len(new) != len(m.group()):
+            continue
+        if new.lower() not in low:
+            return question[: m.start()] + new + question[m.end() :]
+    return None
+
+
 def make_examples(
-    data: list[dict], rng: random.Random, questions: int, neg_other: float, neg_cut: float
+    data: list[dict],
+    rng: random.Random,
+    questions: int,
+    neg_other: float,
+    neg_cut: float,
+    neg_swap: float = 0.0,
 ) -> list[tuple[str, str, int, int]]:
     """(question, passage, answer start, answer end) with start = end = -1 for no answer."""
+    pools = swap_pools(data) if neg_swap else {}
     pairs = [(a, p, qa) for a in data for p in range(len(a["paragraphs"])) for qa in a["paragraphs"][p]["qas"]]
     rng.shuffle(pairs)
     if questions:
@@ -81,6 +125,10 @@ def make_examples(
             rest = cut_sentence(ctx, start, end)
             if rest and text.lower() not in rest.lower():
                 out.append((qa["question"], rest, -1, -1))
+        elif r < neg_other + neg_cut + neg_swap:
+            swapped = swap_question(qa["question"], ctx, pools, rng)
+            if swapped:
+                out.append((swapped, ctx, -1, -1))
     return out
 
 
@@ -141,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         "--neg-other", type=float, default=0.15, help="share of questions also paired with another paragraph"
     )
     p.add_argument("--neg-cut", type=float, default=0.15, help="share paired with their paragraph minus the answer")
+    p.add_argument(
+        "--neg-swap", type=float, default=0.0, help="share also asked with a name or number swapped, unanswerable"
+    )
+    p.add_argument("--init", type=Path, help="start from this exported reader folder instead of the base model")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"])
@@ -178,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     rng = random.Random(args.seed)
-    examples = make_examples(load_squad(args.data), rng, args.questions, args.neg_other, args.neg_cut)
+    examples = make_examples(load_squad(args.data), rng, args.questions, args.neg_other, args.neg_cut, args.neg_swap)
     tokenizer = rd.load_tokenizer()
     features = rd.tokenize(tokenizer, [e[0] for e in examples], [e[1] for e in examples], args.max_length, args.stride)
     starts, ends = label(features, examples)
@@ -193,7 +245,13 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    model = rd.base_model().to(args.device)
+    init_meta = None
+    if args.init:
+        model, init_meta = rd.load_model(args.init)
+        model.train()
+        model = model.to(args.device)
+    else:
+        model = rd.base_model().to(args.device)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and not n.endswith(("bias", "LayerNorm.weight"))]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and n.endswith(("bias", "LayerNorm.weight"))]
@@ -270,12 +328,15 @@ def main(argv: list[str] | None = None) -> int:
             "weight_decay": args.weight_decay,
             "neg_other": args.neg_other,
             "neg_cut": args.neg_cut,
+            "neg_swap": args.neg_swap,
             "seed": args.seed,
             "precision": precision,
             "device": args.device,
             "command": "python training/train_reader.py " + " ".join(sys.argv[1:] if argv is None else argv),
         },
     }
+    if init_meta is not None:
+        meta["trained"]["init"] = {"sha256": init_meta.get("sha256"), "trained": init_meta.get("trained")}
     weights = rd.export(model.float(), args.out / "reader", meta)
     print(f"wrote {weights} ({weights.stat().st_size / 1e6:.1f} MB) in {time.time() - t0:.0f} s", flush=True)
     return 0
