@@ -38,7 +38,9 @@ MAX_NAME = 80  # characters: longer "names" are tagging errors (a headline run i
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
 _MONTHS["sept"] = 9
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+# Any month name or abbreviation, longest first (a regex alternation; figures.py uses it to tell dates from figures)
+MONTH_PATTERN = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH = MONTH_PATTERN  # short, for the patterns below
 _DAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 _YEAR = r"(?:1[89]|20)\d\d"
 _PATTERNS = (  # (regex, what it gives); tried in order on the DATE entity's text

@@ -12,6 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from askfront.entities import MONTH_PATTERN
+
 # How far "about", "almost" … reach, as a share of the figure: wide enough that reports rounding
 # differently ("about 140" vs "137") agree, narrow enough that 34 and 300 never do.
 APPROX = 0.1
@@ -42,11 +44,7 @@ _NUMBER = re.compile(
     rf"(?:\s?(?P<scale>hundred|thousand|million|billion|bn|m)\b)?",
     re.IGNORECASE,
 )
-_MONTH = (
-    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
-    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
-)
-_DATE_LIKE = re.compile(rf"\b(?:{_MONTH})\.?\s*$|^\s*(?:{_MONTH})\b|^(?:st|nd|rd|th)\b", re.IGNORECASE)
+_DATE_LIKE = re.compile(rf"\b(?:{MONTH_PATTERN})\.?\s*$|^\s*(?:{MONTH_PATTERN})\b|^(?:st|nd|rd|th)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
