@@ -35,6 +35,7 @@ __all__ = ["BadIndexError", "ChunkRecord", "Index", "Manifest", "live_version", 
 # tokenizer and config files, not only the weights. 3: names and dated sentences (tables mentions, dated).
 FORMAT_VERSION = 3
 VECTOR_FORMATS = (2, 3)  # formats whose vectors and passages a build can reuse
+NAMES_FROM = 3  # the first format that holds names and dated sentences
 CURRENT = "CURRENT"
 _VERSION_NAME = re.compile(r"v-[0-9A-Za-z]+")
 # How passages are tokenised and scored for BM25. Part of the index identity: an index built with other
@@ -401,9 +402,14 @@ class Index:
         """(path, title, date) of every indexed report."""
         return list(self._db.execute("SELECT path, title, date FROM documents ORDER BY path"))
 
+    @property
+    def has_names(self) -> bool:
+        """Whether this index holds names and dated sentences (older formats have neither table)."""
+        return self.manifest.format_version >= NAMES_FROM
+
     def annotations_of(self, path: str) -> tuple[list[Mention], list[Dated]] | None:
         """A report's names and dated sentences as indexed (None for an index from before format 3)."""
-        if self.manifest.format_version < 3:
+        if not self.has_names:
             return None
         return self._annotations(path)
 
@@ -418,7 +424,7 @@ class Index:
     @_guarded
     def name_counts(self) -> list[tuple[str, str, str, str, int]]:
         """(key, path, kind, spelling, mentions) for every name, report, kind and spelling."""
-        if self.manifest.format_version < 3:
+        if not self.has_names:
             return []
         rows = self._db.execute("SELECT key, path, kind, text, count(*) FROM mentions GROUP BY key, path, kind, text")
         return [tuple(row) for row in rows]
@@ -426,14 +432,14 @@ class Index:
     @_guarded
     def name_keys(self) -> list[str]:
         """Every distinct name key (what alias groups are made of)."""
-        if self.manifest.format_version < 3:
+        if not self.has_names:
             return []
         return [row[0] for row in self._db.execute("SELECT DISTINCT key FROM mentions")]
 
     @_guarded
     def mentions(self, keys: list[str]) -> list[tuple[str, int, int, str, str]]:
         """(path, start, end, text, kind) of every mention of the names with these keys, in report order."""
-        if not keys or self.manifest.format_version < 3:
+        if not keys or not self.has_names:
             return []
         marks = ",".join("?" * len(keys))
         query = f"SELECT path, start, end, text, kind FROM mentions WHERE key IN ({marks}) ORDER BY path, start"
@@ -443,7 +449,7 @@ class Index:
     def dated(self) -> list[tuple[str, int, int, int, int, str, str, str]]:
         """(path, start, end, sentence_start, sentence_end, date_text, iso, sentence) of every dated
         sentence, in date order."""
-        if self.manifest.format_version < 3:
+        if not self.has_names:
             return []
         query = (
             "SELECT t.path, t.start, t.end, t.sentence_start, t.sentence_end, t.date_text, t.iso, "
