@@ -37,6 +37,9 @@ STRIKES = "How many strikes has the coalition conducted?"
         ("almost 8,000", 7200, 8000, ""),
         ("up to $5 million", 0, 5_000_000, "USD"),
         ("over 9 billion euros", 9e9, float("inf"), "EUR"),
+        ("over 1 trillion dollars", 1e12, float("inf"), "USD"),
+        ("$2.5m", 2.5e6, 2.5e6, "USD"),  # not 2: the decimal and the scale run into the digits
+        ("3bn", 3e9, 3e9, ""),
         ("twenty-five", 25, 25, ""),
         ("about 45 percent", 40.5, 49.5, "%"),
     ],
@@ -49,6 +52,7 @@ def test_figures_are_normalised(text: str, low: float, high: float, unit: str) -
 
 def test_which_figures_disagree() -> None:
     assert parse_figure("May 5") is None and parse_figure("2016") is None and parse_figure("dozens") is None
+    assert parse_figure("the 15th") is None and parse_figure("F16 jets") is None
     found = [parse_figure(t) for t in ("34", "almost 8,000", "more than 300")]
     assert conflicts(found) == [True, True, True] and spread(found) == "34 to almost 8,000"
     same = [parse_figure(t) for t in ("140 kilometers", "about 85 miles", "Sirte")]  # 85 miles = 136.8 km

@@ -24,7 +24,7 @@ _SMALL = {
     "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a dozen": 12, "dozen": 12,
 }  # fmt: skip
-_SCALE = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000, "bn": 1e9, "m": 1e6}
+_SCALE = {"hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9, "m": 1e6}
 _LOWER = ("more than", "over", "at least", "upwards of", "in excess of", "greater than", "above", "no fewer than")
 _UPPER = ("up to", "fewer than", "less than", "under", "at most", "no more than", "below")
 _NEAR_BELOW = ("almost", "nearly", "close to", "just under")
@@ -38,10 +38,11 @@ _UNITS = {
     "km2": ("km2", 1.0), "sq km": ("km2", 1.0),
 }  # fmt: skip
 _WORD_NUMBER = "|".join(sorted((re.escape(w) for w in _SMALL), key=len, reverse=True))
-_NUMBER = re.compile(
-    rf"(?P<currency>[$€])?\s?(?P<num>(?<![\w.,])\d[\d,]*(?:\.\d+)?(?![\d,]*\w)"
+_SCALES = "|".join(_SCALE)
+_NUMBER = re.compile(  # digits not run into other digits or words ("F16", "5th"), but "2.5m" and "3bn" are whole
+    rf"(?P<currency>[$€])?\s?(?P<num>(?<![\w.,])\d[\d,]*(?:\.\d+)?(?![.,]?\d|(?!(?:{_SCALES})\b)\w)"
     rf"|\b(?:{_WORD_NUMBER})(?:[- ](?:{_WORD_NUMBER}))?\b)"
-    rf"(?:\s?(?P<scale>hundred|thousand|million|billion|bn|m)\b)?",
+    rf"(?:\s?(?P<scale>{_SCALES})\b)?",
     re.IGNORECASE,
 )
 _DATE_LIKE = re.compile(rf"\b(?:{MONTH_PATTERN})\.?\s*$|^\s*(?:{MONTH_PATTERN})\b|^(?:st|nd|rd|th)\b", re.IGNORECASE)
