@@ -207,3 +207,21 @@ def test_a_citation_says_which_paragraph_it_is_in(service: Service) -> None:
     assert at(0) == "paragraph 1" and at(second - 3) == "paragraph 1"
     assert at(second) == "paragraph 2"  # a citation that opens a paragraph is in it, not in the one before
     assert at(762) == "paragraph 3"
+
+
+def test_metadata_edits_keep_other_keys_and_never_replace_a_broken_sidecar(service: Service) -> None:
+    rel = DEMO.name
+    sidecar = service.settings.corpus / DEMO_META.name
+    sidecar.write_text(sidecar.read_text(encoding="utf-8") + "desk: Libya\n", encoding="utf-8")
+    assert service.set_metadata(rel, "Misrata update", "2016-06-02", "").startswith(
+        f"Saved the title, date and source of {rel}."
+    )
+    saved = sidecar.read_text(encoding="utf-8")
+    assert "desk: Libya" in saved and "title: Misrata update" in saved and "source" not in saved
+
+    broken = "title: [unclosed\ndesk: Libya\n"
+    sidecar.write_text(broken, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        service.set_metadata(rel, "Other title", "", "")
+    assert sidecar.name in str(err.value) and "not valid YAML" in str(err.value) and "\n" not in str(err.value)
+    assert sidecar.read_text(encoding="utf-8") == broken  # nothing in it lost

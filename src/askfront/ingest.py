@@ -167,14 +167,34 @@ def read_report(path: Path, corpus: Path, max_bytes: int | None = None) -> RawRe
     """Read a report and its sidecar safely (see ``_read_regular``); ``LoadError`` with the reason if not."""
     root = corpus.resolve()
     data = _read_regular(path, root, max_bytes)
+    return RawReport(path, path.relative_to(corpus).as_posix(), data, _read_sidecar(path, root))
+
+
+def read_metadata(path: Path, corpus: Path) -> dict:
+    """The metadata in report ``path``'s sidecar ({} when it has none), read and checked as indexing reads
+    it; ``LoadError`` naming the sidecar if it cannot be used."""
+    sidecar = _read_sidecar(path, corpus.resolve())
+    return _sidecar_metadata(sidecar, path) if sidecar else {}
+
+
+def _read_sidecar(path: Path, root: Path) -> bytes:
+    """The bytes of report ``path``'s sidecar, b'' when there is none."""
     sidecar = sidecar_path(path)
-    meta = b""
-    if sidecar.exists() or sidecar.is_symlink():
-        try:
-            meta = _read_regular(sidecar, root, MAX_METADATA_BYTES)
-        except LoadError as err:
-            raise LoadError(f"metadata file {sidecar.name}: {err}") from None
-    return RawReport(path, path.relative_to(corpus).as_posix(), data, meta)
+    if not (sidecar.exists() or sidecar.is_symlink()):
+        return b""
+    try:
+        return _read_regular(sidecar, root, MAX_METADATA_BYTES)
+    except LoadError as err:
+        raise LoadError(f"metadata file {sidecar.name}: {err}") from None
+
+
+def _sidecar_metadata(data: bytes, path: Path) -> dict:
+    name = sidecar_path(path).name
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise LoadError(f"metadata file {name} is not UTF-8 ({one_line(err)})") from None
+    return _parse_yaml(text, name)
 
 
 def parse_report(raw: RawReport) -> Document:
@@ -184,11 +204,7 @@ def parse_report(raw: RawReport) -> Document:
         raise LoadError(f"not a report type askfront reads ({', '.join(SUFFIXES)})")
     doc = loader(raw.data, raw.rel)
     if raw.sidecar:
-        try:
-            text = raw.sidecar.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            raise LoadError(f"metadata file {sidecar_path(raw.path).name} is not UTF-8 ({one_line(err)})") from None
-        _apply_metadata(doc, _parse_yaml(text, sidecar_path(raw.path).name))
+        _apply_metadata(doc, _sidecar_metadata(raw.sidecar, raw.path))
     if not doc.text.strip():
         raise LoadError("no text found in the file")
     return doc

@@ -31,6 +31,7 @@ from askfront.ingest import (
     SUFFIXES,
     RawReport,
     parse_report,
+    read_metadata,
     scan_corpus,
     sidecar_path,
 )
@@ -345,20 +346,16 @@ class Service:
                 raise ConfigError(f"{key} must be one line of at most {METADATA_KEYS[key]} characters")
         if values["date"]:
             date_bounds(values["date"])
-        sidecar = sidecar_path(path)
-        meta: dict = {}
-        if sidecar.is_file():
-            try:
-                loaded = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                loaded = None
-            meta = loaded if isinstance(loaded, dict) else {}
+        try:  # read as indexing reads it: the other keys are kept, a sidecar that cannot be read is not replaced
+            meta = read_metadata(path, self.settings.corpus)
+        except LoadError as err:
+            raise ConfigError(f"{err}; not overwritten, so nothing in it is lost: correct or delete it") from None
         for key, value in values.items():
             if value:
                 meta[key] = value
             else:
                 meta.pop(key, None)
-        sidecar.write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        sidecar_path(path).write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
         self.log(f"askfront: metadata of {shown(rel)} updated")
         return f"Saved the title, date and source of {rel}.\n" + self.rebuild()
 
