@@ -75,6 +75,11 @@ def names(index: Index, aliases: dict[str, str]) -> list[NameRow]:
     return sorted(rows, key=lambda r: (-r.mentions, r.name.casefold()))
 
 
+def _titles_and_dates(index: Index) -> dict[str, tuple[str, str]]:
+    """Each report's (title, date) by its corpus path, for the rows of the views."""
+    return {path: (title, date) for path, title, date in index.documents()}
+
+
 def _keys(index: Index, key: str, aliases: dict[str, str]) -> list[str]:
     """Every raw key that belongs to the group of ``key``."""
     group = canonical(key, aliases)
@@ -83,7 +88,7 @@ def _keys(index: Index, key: str, aliases: dict[str, str]) -> list[str]:
 
 def mentions(index: Index, key: str, aliases: dict[str, str], limit: int = MENTIONS_SHOWN) -> list[MentionRow]:
     """Where the name ``key`` (with its variants and aliases) is mentioned, report by report."""
-    docs = {path: (title, date) for path, title, date in index.documents()}
+    docs = _titles_and_dates(index)
     rows = []
     for path, start, end, text, _kind in index.mentions(_keys(index, key, aliases))[:limit]:
         lo = max(0, start - CONTEXT)
@@ -100,7 +105,7 @@ def reports_naming(index: Index, key: str, aliases: dict[str, str]) -> list[str]
 
 def timeline(index: Index, aliases: dict[str, str], key: str = "", files: tuple[str, ...] = ()) -> list[TimelineRow]:
     """Dated sentences in date order; only those naming ``key`` and/or in ``files`` when given."""
-    docs = {path: (title, date) for path, title, date in index.documents()}
+    docs = _titles_and_dates(index)
     naming: dict[str, list[tuple[int, int]]] = defaultdict(list)
     if key:
         for path, start, end, _text, _kind in index.mentions(_keys(index, key, aliases)):
