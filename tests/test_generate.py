@@ -119,6 +119,9 @@ def test_check_on_written_replies(answerer: Conversation) -> None:
     assert f"{UNSUPPORTED} Abu Grain is 200 kilometers from Sirte." in wrong.answer
     assert not wrong.supported
 
+    scaled = llm.checked("q", "q", f"Abu Grain is 140 billion kilometers from Sirte [{n}].", hits)
+    assert scaled.checks[0]["reason"] == "not in the cited passages: billion" and not scaled.supported
+
     uncited = llm.checked("q", "q", "Abu Grain is near Tripoli.", hits)
     assert uncited.abstained
     assert uncited.checks[0]["reason"] == "cites no given passage; Tripoli in none of the passages"

@@ -37,7 +37,8 @@ UNSUPPORTED = "[not supported by the cited reports]"
 
 _NUMBER_WORD = re.compile(
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen"
-    r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|dozens?)",
+    r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|trillions?"
+    r"|dozens?|bn|m)",  # scales too: "2.5 billion" is not backed by a passage saying "2.5 million" ("2.5m": m)
     re.IGNORECASE,
 )
 _MARK = re.compile(r"\s*\[(\d+)\]")
