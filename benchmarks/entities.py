@@ -1,12 +1,13 @@
 """What finding names and dates costs at index time, and how fast the views answer.
 
-    python benchmarks/entities.py --qa ../shared/qa --workdir /tmp/askfront-entities [--paragraphs 1500]
+    python benchmarks/entities.py --qa ../shared/qa --workdir /tmp/askfront-entities [--paragraphs 1500] [--runs 3]
 
 1. Index time: SQuAD v1.1 dev-heldin paragraphs (real encyclopedia prose, one report each) indexed from
    scratch; the build reports the seconds spent finding names and dates and the seconds spent embedding.
    The overhead is names+dates / (whole build - names+dates), models already loaded; names and dates
    are found by one spaCy worker per core, as `askfront index` does. Both precisions where bf16 is native
-   (fp32 stands in for CPUs without it, where embedding is ~2.5x slower).
+   (fp32 stands in for CPUs without it, where embedding is ~2.5x slower); --runs fresh builds of each,
+   medians (timings on these machines are noisy).
 2. Views: the corpus-wide name list, the reports and passages naming the most frequent name, and the
    timeline, on an index of about --view-passages passages (paragraphs repeated under new names: the
    views are SQL and grouping, so repeated text costs what new text would); median of 5 runs each.
@@ -63,24 +64,34 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/askfront-entities"))
     parser.add_argument("--paragraphs", type=int, default=1500)
     parser.add_argument("--view-passages", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3, help="fresh builds per precision; medians are printed")
+    both = "default: both where bf16 is native, else fp32"
+    parser.add_argument("--precision", choices=["bf16", "fp32"], action="append", help=both)
     args = parser.parse_args()
     texts = paragraphs(args.qa, args.paragraphs)
     write_corpus(args.workdir / "corpus", texts)
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores")
     print()
-    print(f"| {len(texts)} reports | precision | passages | whole build s | embedding s | names+dates s | overhead |")
+    print(f"| {len(texts)} reports, median of {args.runs} | precision | passages | whole build s | embedding s | "
+          "names+dates s | overhead |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
-    precisions = ["bf16", "fp32"] if bf16_is_fast() else ["fp32"]
+    precisions = args.precision or (["bf16", "fp32"] if bf16_is_fast() else ["fp32"])
     for precision in precisions:  # fp32 here stands for CPUs without native bf16 (embedding ~2.5x slower)
         embedder = Embedder(precision=precision)
         _ = embedder.model
         settings = Settings(corpus=args.workdir / "corpus", index=args.workdir / f"index-{precision}")
-        shutil.rmtree(settings.index, ignore_errors=True)
-        report = build_index(settings, embedder, progress=False)
-        rest = report.seconds - report.annotate_seconds
+        whole, embedding, names, overhead = [], [], [], []
+        for _ in range(args.runs):
+            shutil.rmtree(settings.index, ignore_errors=True)
+            report = build_index(settings, embedder, progress=False)
+            whole.append(report.seconds)
+            embedding.append(report.embed_seconds)
+            names.append(report.annotate_seconds)
+            overhead.append(report.annotate_seconds / (report.seconds - report.annotate_seconds))
+        m = statistics.median
         print(
-            f"| | {precision} | {report.chunks} | {report.seconds:.1f} | {report.embed_seconds:.1f} | "
-            f"{report.annotate_seconds:.1f} | {report.annotate_seconds / rest:.0%} |"
+            f"| | {precision} | {report.chunks} | {m(whole):.1f} | {m(embedding):.1f} | {m(names):.1f} | "
+            f"{m(overhead):.0%} |"
         )
 
     copies = max(1, round(args.view_passages / max(1, report.chunks)))

