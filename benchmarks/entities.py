@@ -91,7 +91,7 @@ def main() -> None:
         m = statistics.median
         print(
             f"| | {precision} | {report.chunks} | {m(whole):.1f} | {m(embedding):.1f} | {m(names):.1f} | "
-            f"{m(overhead):.0%} |"
+            f"{m(overhead):.1%} |"
         )
 
     copies = max(1, round(args.view_passages / max(1, report.chunks)))

@@ -5,15 +5,19 @@ spaCy NER and index."""
 from __future__ import annotations
 
 import csv
+import ctypes
 import dataclasses
 import io
 import json
+import multiprocessing
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
-from askfront import views
+from askfront import entities, views
 from askfront.across import every_report
 from askfront.answerers import load_answerer
 from askfront.build import build_index
@@ -22,6 +26,7 @@ from askfront.entities import UNUSED_PIPES, entity_key, load_aliases, load_ner, 
 from askfront.figures import conflicts, parse_figure, spread
 from askfront.index import Index
 from askfront.retrieve import Filters
+from askfront.types import Document
 from tests.conftest import DEMO, DISAGREEING, CountingEmbedder
 
 STRIKES = "How many strikes has the coalition conducted?"
@@ -155,6 +160,33 @@ def test_names_with_numpy_blas_are_spacys_own() -> None:
         ]
         assert [s.start_char for s in mine.sents] == [s.start_char for s in theirs.sents]
     assert sum(len(doc.ents) for doc in ours.pipe(texts)) > 40  # the reports do hold names and dates
+
+
+def _glibc_flag_in_worker(second_thread: bool) -> int:
+    if second_thread:
+        threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
+    entities._single_threaded()
+    return ctypes.c_char.in_dll(ctypes.CDLL(None), "__libc_single_threaded").value[0]
+
+
+def test_worker_processes_find_what_one_process_finds() -> None:
+    """Many reports are annotated by forked workers, each told by glibc's flag that it has one thread (it
+    has): the same names and dates as in this process, and the flag is never set beside a second thread."""
+    texts = [text for text, _ in DISAGREEING.values()] + [DEMO.read_text(encoding="utf-8")]
+    docs = [
+        Document(path=f"r{i}.txt", title="", text=texts[i % len(texts)], date=f"2016-0{1 + i % 9}")
+        for i in range(2 * entities.WORKER_BATCH + 3)
+    ]
+    alone = list(entities.extract(docs, processes=1))
+    assert list(entities.extract(docs, processes=2)) == alone
+    assert sum(len(names) for names, _ in alone) > 100 and sum(len(dates) for _, dates in alone) > 20
+    try:
+        ctypes.c_char.in_dll(ctypes.CDLL(None), "__libc_single_threaded")
+    except ValueError:
+        pytest.skip("not glibc: no single-thread flag to set")
+    for second_thread, expected in ((False, 1), (True, 0)):
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            assert pool.apply(_glibc_flag_in_worker, (second_thread,)) == expected
 
 
 def test_names_are_kept_and_updated_incrementally(tmp_path, counting: CountingEmbedder) -> None:

