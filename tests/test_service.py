@@ -212,12 +212,19 @@ def test_a_citation_says_which_paragraph_it_is_in(service: Service) -> None:
 def test_metadata_edits_keep_other_keys_and_never_replace_a_broken_sidecar(service: Service) -> None:
     rel = DEMO.name
     sidecar = service.settings.corpus / DEMO_META.name
-    sidecar.write_text(sidecar.read_text(encoding="utf-8") + "desk: Libya\n", encoding="utf-8")
-    assert service.set_metadata(rel, "Misrata update", "2016-06-02", "").startswith(
-        f"Saved the title, date and source of {rel}."
-    )
+    original = sidecar.read_text(encoding="utf-8")
+    sidecar.write_text(original + "desk: Libya\nnotes: >\n  checked with\n  the desk\n", encoding="utf-8")
+    said = service.set_metadata(rel, "Misrata update: Sirte", "2016-06-02", "")
+    assert said.startswith(f"Saved the title, date and source of {rel}.")
     saved = sidecar.read_text(encoding="utf-8")
-    assert "desk: Libya" in saved and "title: Misrata update" in saved and "source" not in saved
+    comments = [line for line in original.splitlines() if line.startswith("#")]
+    assert comments and saved.startswith("\n".join(comments))  # the user's comments stay, in place
+    assert "title: 'Misrata update: Sirte'\n" in saved and "date: '2016-06-02'\n" in saved
+    assert "source" not in saved and "desk: Libya\nnotes: >\n  checked with\n  the desk\n" in saved
+    assert service.reports()[0].title == "Misrata update: Sirte" and service.reports()[0].date == "2016-06-02"
+    service.set_metadata(rel, "Misrata update", "2016-06-02", "https://example.org/a")
+    again = sidecar.read_text(encoding="utf-8")
+    assert again.count("title:") == 1 and "source: https://example.org/a\n" in again and "desk: Libya" in again
 
     broken = "title: [unclosed\ndesk: Libya\n"
     sidecar.write_text(broken, encoding="utf-8")

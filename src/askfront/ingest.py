@@ -194,7 +194,7 @@ def _sidecar_metadata(data: bytes, path: Path) -> dict:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise LoadError(f"metadata file {name} is not UTF-8 ({one_line(err)})") from None
-    return _parse_yaml(text, name)
+    return parse_metadata(text, name)
 
 
 def parse_report(raw: RawReport) -> Document:
@@ -238,7 +238,7 @@ def _load_text(data: bytes, rel: str, markdown: bool = False) -> Document:
     if match:
         if len(match.group(1)) > MAX_METADATA_BYTES:
             raise LoadError(f"front matter longer than {MAX_METADATA_BYTES // 1000} kB; not metadata")
-        meta = _parse_yaml(match.group(1), rel)
+        meta = parse_metadata(match.group(1), rel)
         text = text[match.end() :]
     text = strip_footer(text)
     doc = Document(path=rel, title=_first_line_title(text, markdown) or Path(rel).stem, text=text)
@@ -361,7 +361,8 @@ class _PlainYAML(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _parse_yaml(raw: str, name: str) -> dict:
+def parse_metadata(raw: str, name: str) -> dict:
+    """Metadata YAML (a sidecar or front matter) as a dict, checked; ``LoadError`` naming ``name`` if unusable."""
     if len(raw) > MAX_METADATA_BYTES:
         raise LoadError(f"metadata in {name} is longer than {MAX_METADATA_BYTES // 1000} kB")
     try:

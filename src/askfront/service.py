@@ -30,6 +30,7 @@ from askfront.ingest import (
     METADATA_KEYS,
     SUFFIXES,
     RawReport,
+    parse_metadata,
     parse_report,
     read_metadata,
     scan_corpus,
@@ -350,12 +351,9 @@ class Service:
             meta = read_metadata(path, self.settings.corpus)
         except LoadError as err:
             raise ConfigError(f"{err}; not overwritten, so nothing in it is lost: correct or delete it") from None
-        for key, value in values.items():
-            if value:
-                meta[key] = value
-            else:
-                meta.pop(key, None)
-        sidecar_path(path).write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        sidecar = sidecar_path(path)
+        text = sidecar.read_text(encoding="utf-8-sig") if sidecar.exists() else ""
+        sidecar.write_text(_edited_metadata(text, meta, values, sidecar.name), encoding="utf-8")
         self.log(f"askfront: metadata of {shown(rel)} updated")
         return f"Saved the title, date and source of {rel}.\n" + self.rebuild()
 
@@ -402,3 +400,38 @@ def _format_of(index_dir: Path) -> int | None:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _edited_metadata(text: str, meta: dict, values: dict[str, str], name: str) -> str:
+    """Sidecar ``text`` (holding ``meta``) with each of ``values`` set, or removed when empty. Only the lines
+    of those keys change, so comments and other keys stay as the user wrote them; if the result would not
+    read back as intended (an unusual layout), the whole file is written out plainly instead."""
+    wanted = {k: v for k, v in {**meta, **values}.items() if not (k in values and not v)}
+    lines, kept, done, found = text.splitlines(keepends=True), [], set(), set()
+    skipping = False
+    for line in lines:
+        key = line.split(":", 1)[0].strip() if ":" in line and not line[:1].isspace() else None
+        if skipping and (line[:1].isspace() and line.strip()):
+            continue  # the rest of a value that spans lines
+        skipping = key in values
+        if not skipping:
+            kept.append(line)
+            continue
+        found.add(key)
+        if values[key] and key not in done:
+            kept.append(_yaml_line(key, values[key]))
+            done.add(key)
+    if kept and not kept[-1].endswith("\n"):
+        kept[-1] += "\n"
+    kept += [_yaml_line(k, v) for k, v in values.items() if v and k not in done]
+    edited = "".join(kept)
+    try:  # a key written some other way ('"title": ...') was not found: its old line would stay beside the new
+        if not (set(meta) & set(values)) - found and parse_metadata(edited, name) == wanted:
+            return edited
+    except LoadError:
+        pass
+    return yaml.safe_dump(wanted, allow_unicode=True, sort_keys=False)
+
+
+def _yaml_line(key: str, value: str) -> str:
+    return yaml.safe_dump({key: value}, allow_unicode=True, width=10_000)
