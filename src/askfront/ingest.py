@@ -170,11 +170,11 @@ def read_report(path: Path, corpus: Path, max_bytes: int | None = None) -> RawRe
     return RawReport(path, path.relative_to(corpus).as_posix(), data, _read_sidecar(path, root))
 
 
-def read_metadata(path: Path, corpus: Path) -> dict:
-    """The metadata in report ``path``'s sidecar ({} when it has none), read and checked as indexing reads
-    it; ``LoadError`` naming the sidecar if it cannot be used."""
-    sidecar = _read_sidecar(path, corpus.resolve())
-    return _sidecar_metadata(sidecar, path) if sidecar else {}
+def read_metadata(path: Path, corpus: Path) -> tuple[str, dict]:
+    """The text of report ``path``'s sidecar ('' when it has none) and the metadata in it, read and checked
+    as indexing reads them; ``LoadError`` naming the sidecar if it cannot be used."""
+    data = _read_sidecar(path, corpus.resolve())
+    return _sidecar_metadata(data, path) if data else ("", {})
 
 
 def _read_sidecar(path: Path, root: Path) -> bytes:
@@ -188,13 +188,14 @@ def _read_sidecar(path: Path, root: Path) -> bytes:
         raise LoadError(f"metadata file {sidecar.name}: {err}") from None
 
 
-def _sidecar_metadata(data: bytes, path: Path) -> dict:
+def _sidecar_metadata(data: bytes, path: Path) -> tuple[str, dict]:
+    """A sidecar's bytes as (text, metadata)."""
     name = sidecar_path(path).name
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise LoadError(f"metadata file {name} is not UTF-8 ({one_line(err)})") from None
-    return parse_metadata(text, name)
+    return text, parse_metadata(text, name)
 
 
 def parse_report(raw: RawReport) -> Document:
@@ -204,7 +205,7 @@ def parse_report(raw: RawReport) -> Document:
         raise LoadError(f"not a report type askfront reads ({', '.join(SUFFIXES)})")
     doc = loader(raw.data, raw.rel)
     if raw.sidecar:
-        _apply_metadata(doc, _sidecar_metadata(raw.sidecar, raw.path))
+        _apply_metadata(doc, _sidecar_metadata(raw.sidecar, raw.path)[1])
     if not doc.text.strip():
         raise LoadError("no text found in the file")
     return doc

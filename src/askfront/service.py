@@ -348,11 +348,10 @@ class Service:
         if values["date"]:
             date_bounds(values["date"])
         try:  # read as indexing reads it: the other keys are kept, a sidecar that cannot be read is not replaced
-            meta = read_metadata(path, self.settings.corpus)
+            text, meta = read_metadata(path, self.settings.corpus)
         except LoadError as err:
             raise ConfigError(f"{err}; not overwritten, so nothing in it is lost: correct or delete it") from None
         sidecar = sidecar_path(path)
-        text = sidecar.read_text(encoding="utf-8-sig") if sidecar.exists() else ""
         sidecar.write_text(_edited_metadata(text, meta, values, sidecar.name), encoding="utf-8")
         self.log(f"askfront: metadata of {shown(rel)} updated")
         return f"Saved the title, date and source of {rel}.\n" + self.rebuild()
@@ -407,23 +406,23 @@ def _edited_metadata(text: str, meta: dict, values: dict[str, str], name: str) -
     of those keys change, so comments and other keys stay as the user wrote them; if the result would not
     read back as intended (an unusual layout), the whole file is written out plainly instead."""
     wanted = {k: v for k, v in {**meta, **values}.items() if not (k in values and not v)}
-    lines, kept, done, found = text.splitlines(keepends=True), [], set(), set()
+    kept: list[str] = []
+    found: set[str] = set()  # keys of values whose line was met (and rewritten, or dropped when emptied)
     skipping = False
-    for line in lines:
+    for line in text.splitlines(keepends=True):
         key = line.split(":", 1)[0].strip() if ":" in line and not line[:1].isspace() else None
-        if skipping and (line[:1].isspace() and line.strip()):
+        if skipping and line[:1].isspace() and line.strip():
             continue  # the rest of a value that spans lines
         skipping = key in values
         if not skipping:
             kept.append(line)
-            continue
-        found.add(key)
-        if values[key] and key not in done:
-            kept.append(_yaml_line(key, values[key]))
-            done.add(key)
+        elif key not in found:
+            found.add(key)
+            if values[key]:
+                kept.append(_yaml_line(key, values[key]))
     if kept and not kept[-1].endswith("\n"):
         kept[-1] += "\n"
-    kept += [_yaml_line(k, v) for k, v in values.items() if v and k not in done]
+    kept += [_yaml_line(k, v) for k, v in values.items() if v and k not in found]
     edited = "".join(kept)
     try:  # a key written some other way ('"title": ...') was not found: its old line would stay beside the new
         if not (set(meta) & set(values)) - found and parse_metadata(edited, name) == wanted:
