@@ -245,13 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    init_meta = None
-    if args.init:
-        model, init_meta = rd.load_model(args.init)
-        model.train()
-        model = model.to(args.device)
-    else:
-        model = rd.base_model().to(args.device)
+    model, init_meta = rd.load_model(args.init) if args.init else (rd.base_model(), None)
+    model = model.to(args.device)  # put in training mode below, after a checkpoint is resumed
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and not n.endswith(("bias", "LayerNorm.weight"))]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and n.endswith(("bias", "LayerNorm.weight"))]
