@@ -1,16 +1,19 @@
 """Reader vs rule answerer on questions nobody on the project wrote (SQuAD), plus eval/demo.jsonl.
 
-    python benchmarks/reader.py --qa ../shared/qa --workdir /tmp/askfront-reader-bench [--rules-every 4]
+    python benchmarks/reader.py --qa ../shared/qa --workdir /tmp/askfront-reader-bench [--rules-every 5]
+        [--write-verifier src/askfront/models/reader/verifier.json]
 
-1. Calibration (the only place a threshold is chosen): the first --calibrate-articles articles of SQuAD
-   v2.0 dev-heldin, open retrieval over all v2.0 paragraphs. For every question the reader's candidates
-   are kept, and every (min_margin, rank_penalty) pair of a grid is scored offline; the pair with the best
-   mean of F1 on answerable questions and SQuAD v2.0 F1 (all questions) is printed. Put it in config.py
-   (reader_min_margin, reader_rank_penalty).
-2. Report: the same code path as ``askfront eval`` (reading and open modes) on every other question:
-   SQuAD v1.1 dev-heldin and v2.0 dev-heldin without the calibration articles' questions (their paragraphs
-   stay in the corpus as distractors), and eval/demo.jsonl. The rule answerer runs on every
-   --rules-every'th question of each set (it is ~3x slower); the reader is also scored on that sample.
+1. Calibration (the only place anything is fitted or a threshold chosen): SQuAD v2.0 dev-calib (5 articles,
+   1,206 questions), read twice: with the question's own paragraph (reading) and with open retrieval over
+   the calib and dev-train paragraphs (the reader reads the top ``reader_read_k``). For each question the
+   reader's right-typed best span and its evidence (``verify.evidence``) are kept; the answerability
+   verifier, a logistic model, is fitted on them (label: the span is a right answer, F1 >= 0.5), and its
+   threshold is the one with the best mean of answerable F1 and SQuAD v2.0 F1-all over both readings.
+   ``--write-verifier`` saves it beside the reader.
+2. Report, with that verifier: SQuAD v2.0 dev-test (reading), SQuAD v1.1 dev-test (reading, and open
+   retrieval over its 1,219 paragraphs), eval/demo.jsonl; the test parts share no article with the calib
+   and train parts. The rule answerer runs on every --rules-every'th question of each set (it is ~3x
+   slower); the reader is also scored on that sample.
 
 Prints one Markdown table and writes results.json to --workdir. Name the CPU beside the figures.
 """
@@ -28,17 +31,15 @@ from pathlib import Path
 
 import numpy as np
 
-from askfront import evaluate
+from askfront import evaluate, verify
 from askfront.answerers import load_answerer
 from askfront.build import build_index
 from askfront.config import Settings
-from askfront.embed import Embedder, bf16_is_fast
-from askfront.reader import Candidate, Passage, ReaderAnswerer, choose
+from askfront.embed import Embedder, bf16_is_fast, file_sha256
+from askfront.reader import META_FILE, Candidate, Passage, ReaderAnswerer
 
 ROOT = Path(__file__).resolve().parents[1]
-MARGINS = [round(x, 2) for x in np.arange(-3.0, 12.01, 0.25)]
-PENALTIES = [0.0, 0.5, 1.0, 2.0, 4.0]
-OBJECTIVE_TIE = 0.01  # objectives this close to the best count as equal (see calibrate)
+OBJECTIVE_TIE = 0.005  # objectives this close to the best count as equal (see fit_verifier)
 
 
 def cpu_name() -> str:
@@ -75,50 +76,103 @@ def squad_set(path: Path, workdir: Path, embedder: Embedder, name: str) -> tuple
     return settings, questions
 
 
-def calibration_titles(path: Path, count: int) -> set[str]:
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    return {evaluate.article_slug(str(a.get("title", f"article {i}")), i) for i, a in enumerate(data[:count])}
-
-
-def in_articles(question: evaluate.Question, slugs: set[str]) -> bool:
-    return any(question.source.startswith(slug + "-") for slug in slugs)
-
-
-def calibrate(conversation, questions: list[evaluate.Question]) -> tuple[float, float, list[dict]]:
-    """Best (min_margin, rank_penalty) over ``questions`` (open retrieval), by the objective below."""
+def calibration_rows(conversation, questions: list[evaluate.Question], mode: str) -> list[dict]:
+    """For every question, the reader's decision before any threshold: its evidence, text and whether it
+    is a right answer (the rows the verifier is fitted on and its threshold chosen with)."""
     reader: ReaderAnswerer = conversation.answerer
-    kept = []
+    rows = []
     for n, q in enumerate(questions, 1):
-        hits = conversation.retriever.search(q.question, top_k=conversation.top_k)
-        kept.append((q, reader.candidates(q.question, hits) if hits else []))
-        if n % 200 == 0:
-            print(f"calibration: {n}/{len(questions)} questions read", file=sys.stderr, flush=True)
+        if mode == "open":
+            hits = conversation.retriever.search(q.question, top_k=conversation.read_k)
+        else:
+            hits = [evaluate.whole_report(conversation.retriever.index, q)]
+        found = reader.candidates(q.question, hits) if hits else []
+        d = verify.decide(q.question, found, None, -np.inf)
+        f1 = evaluate.f1(d.text, q.answers) if q.answers and d.evidence else 0.0
+        rows.append({"answerable": bool(q.answers), "f1": f1, "text": d.text, "article": q.source.rsplit("-", 1)[0],
+                     "x": d.evidence.vector().tolist() if d.evidence else None,
+                     "group": verify.group_of(d.evidence) if d.evidence else None,
+                     "mode_group": "one" if mode == "reading" else "many"})  # fmt: skip
+        if n % 300 == 0:
+            print(f"calibration ({mode}): {n}/{len(questions)} questions read", file=sys.stderr, flush=True)
+    return rows
+
+
+RIGHT = 0.5  # F1 at which a span counts as a right answer for the verifier's label
+THRESHOLDS = [round(x, 3) for x in np.arange(0.05, 0.951, 0.025)]
+# Feature sets tried, smallest first; the one with the best leave-one-article-out log loss on the calib
+# questions is kept (more features only where they help on articles the fit did not see).
+_SCORES = ["margin", "span_score", "null_score", "null_max"]
+_SPAN = [*_SCORES, "gap_to_other", "behind_untyped", "type_asked", "answer_words"]
+_READ = [*_SPAN, "agree", "agree_share", "log_rank", "passages"]
+FEATURE_SETS = {"margin": ["margin"], "scores": _SCORES, "span": _SPAN, "reading": _READ, "all": list(verify.FEATURES)}
+L2 = [1.0, 10.0, 100.0]
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def choose_model(rows: list[dict]) -> tuple[verify.Logistic, dict]:
+    """The feature set and L2 strength with the best leave-one-article-out log loss, fitted on all rows."""
+    x = np.array([r["x"] for r in rows])
+    y = np.array([float(r["answerable"] and r["f1"] >= RIGHT) for r in rows])
+    articles = np.array([r["article"] for r in rows])
+    scores = []
+    for name, used in FEATURE_SETS.items():
+        for l2 in L2:
+            p = np.zeros(len(rows))
+            for article in sorted(set(articles)):
+                held = articles == article
+                p[held] = verify.Logistic.fit(x[~held], y[~held], used, l2).probabilities(x[held])
+            scores.append({"features": name, "l2": l2, "cv_log_loss": _log_loss(p, y)})
+    best = min(scores, key=lambda c: c["cv_log_loss"])
+    return verify.Logistic.fit(x, y, FEATURE_SETS[best["features"]], best["l2"]), {"chosen": best, "tried": scores}
+
+
+def threshold_grid(rows: list[dict], p: np.ndarray) -> list[dict]:
+    """For each threshold: F1 over all questions (v2.0), answerable F1, abstention precision and recall."""
     grid = []
-    for penalty in PENALTIES:
-        for margin in MARGINS:
-            every, answerable = [], []
-            for q, found in kept:
-                best = choose(found, margin, penalty)
-                if not q.answers:
-                    every.append(float(best is None))
-                else:
-                    answerable.append(0.0 if best is None else evaluate.f1(best.span()[2], q.answers))
-                    every.append(answerable[-1])
-            f1_all, f1_answerable = float(np.mean(every)), float(np.mean(answerable))
-            grid.append({"min_margin": margin, "rank_penalty": penalty, "f1_all": f1_all,
-                         "f1_answerable": f1_answerable, "objective": (f1_all + f1_answerable) / 2})  # fmt: skip
-    # The objective weighs both goals: F1 on answerable questions (what SQuAD v1.1 measures) and F1 over all
-    # questions with abstention scoring 1 on unanswerable ones (SQuAD v2.0). The v2.0 figure alone keeps
-    # rising with the margin until the reader abstains on most answerable questions.
-    # The objective is nearly flat over a wide range of margins (measured for the second-pass reader: 0.538 to
-    # 0.568 for every margin from -3 to 4), so its exact maximum is noise; within OBJECTIVE_TIE of it the most
-    # cautious setting (the highest margin) wins: a wrong figure costs a journalist more than "the reports
-    # don't say".
-    top = max(g["objective"] for g in grid)
-    best = max(
-        (g for g in grid if g["objective"] >= top - OBJECTIVE_TIE), key=lambda g: (g["min_margin"], g["objective"])
-    )
-    return best["min_margin"], best["rank_penalty"], grid
+    unanswerable = sum(not r["answerable"] for r in rows)
+    for t in THRESHOLDS:
+        every, answerable, abstained, right_abstained = [], [], 0, 0
+        for r, prob in zip(rows, p, strict=True):
+            answers = r["x"] is not None and prob >= t
+            abstained += not answers
+            if r["answerable"]:
+                answerable.append(r["f1"] if answers else 0.0)
+                every.append(answerable[-1])
+            else:
+                every.append(float(not answers))
+                right_abstained += not answers
+        grid.append({"threshold": t, "f1_all": float(np.mean(every)), "f1_answerable": float(np.mean(answerable)),
+                     "abstention_precision": right_abstained / abstained if abstained else None,
+                     "abstention_recall": right_abstained / unanswerable if unanswerable else None})  # fmt: skip
+        grid[-1]["objective"] = (grid[-1]["f1_all"] + grid[-1]["f1_answerable"]) / 2
+    return grid
+
+
+def fit_verifier(rows: list[dict]) -> tuple[verify.Verifier, dict]:
+    """One model per group (one passage read / several), each on its own rows; its threshold has the best
+    mean of answerable F1 and v2.0 F1-all on those rows. The objective is flat near its top, so within
+    OBJECTIVE_TIE of it the highest threshold wins (a wrong figure costs a journalist more than "the
+    reports don't say")."""
+    models, report = {}, {}
+    for group in verify.GROUPS:
+        mine = [r for r in rows if r["group"] == group or (r["group"] is None and r.get("mode_group") == group)]
+        kept = [r for r in mine if r["x"] is not None]
+        model, choice = choose_model(kept)
+        p = np.array([model.probabilities(np.array([r["x"]]))[0] if r["x"] is not None else 0.0 for r in mine])
+        grid = threshold_grid(mine, p)
+        top = max(g["objective"] for g in grid)
+        model.threshold = max((g for g in grid if g["objective"] >= top - OBJECTIVE_TIE), key=lambda g: g["threshold"])[
+            "threshold"
+        ]
+        models[group] = model
+        report[group] = {**choice, "rows": len(mine), "grid": grid,
+                         "at_threshold": next(g for g in grid if g["threshold"] == model.threshold)}  # fmt: skip
+    return verify.Verifier(models, {}), report
 
 
 COLD = """
@@ -183,54 +237,84 @@ def _f(metrics: dict, key: str) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def squad_corpus(paths: list[Path], workdir: Path, embedder: Embedder, name: str) -> tuple[Settings, list]:
+    """One index over the paragraphs of all ``paths``; the questions of the first."""
+    corpus = workdir / f"{name}-corpus"
+    questions = evaluate.read_squad(paths[0], corpus)
+    for extra in paths[1:]:
+        evaluate.read_squad(extra, corpus)  # distractors only
+    settings = Settings(corpus=corpus, index=workdir / f"{name}-index")
+    print(f"{name}: {build_index(settings, embedder, progress=False).summary()}", file=sys.stderr)
+    return settings, questions
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--qa", type=Path, default=ROOT.parent / "shared" / "qa")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/askfront-reader-bench"))
-    parser.add_argument("--calibrate-articles", type=int, default=5)
     parser.add_argument("--rules-every", type=int, default=5, help="rule answerer on every n-th question")
     parser.add_argument("--reader", default="", help="reader folder (default: the shipped one)")
     parser.add_argument("--only-calibrate", action="store_true")
-    parser.add_argument("--calibration", type=Path, help="reuse a calibration.json instead of calibrating")
-    parser.add_argument("--sets", default="demo,v1-reading,v2-reading,v1-open")
+    parser.add_argument("--write-verifier", type=Path, help="save the fitted verifier here (verifier.json)")
+    parser.add_argument("--sets", default="demo,v2-reading,v1-reading,v1-open")
+    parser.add_argument("--every", type=int, default=1, help="report on every n-th question only (a quick look)")
+    parser.add_argument("--calib-every", type=int, default=1, help="calibrate on every n-th question (a quick look)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"CPU: {cpu_name()}", flush=True)
     embedder = Embedder()
-    v2_path = args.qa / "squad-v2.0-dev-heldin.json"
-    held = calibration_titles(v2_path, args.calibrate_articles)
-    v2_settings, v2_questions = squad_set(v2_path, args.workdir, embedder, "v2")
-
-    calib = [q for q in v2_questions if in_articles(q, held)]
-    if args.calibration:
-        done = json.loads(args.calibration.read_text())["calibration"]
-        margin, penalty, grid = done["min_margin"], done["rank_penalty"], done["grid"]
-    else:
-        conv = load_answerer(dataclasses.replace(v2_settings, reader=args.reader), embedder)
-        margin, penalty, grid = calibrate(conv, calib)
-    print(
-        f"calibration: {len(calib)} questions of {args.calibrate_articles} v2.0 articles ({', '.join(sorted(held))}); "
-        f"best min_margin {margin}, rank_penalty {penalty}: "
-        + json.dumps(next(g for g in grid if (g["min_margin"], g["rank_penalty"]) == (margin, penalty))),
-        flush=True,
+    calib_settings, calib = squad_corpus(
+        [args.qa / "squad-v2.0-dev-calib.json", args.qa / "squad-v2.0-dev-train.json"], args.workdir, embedder, "calib"
     )
-    out = {"cpu": cpu_name(), "calibration": {"articles": sorted(held), "questions": len(calib),
-           "min_margin": margin, "rank_penalty": penalty, "grid": grid}, "sets": {}}  # fmt: skip
+    conv = load_answerer(dataclasses.replace(calib_settings, reader=args.reader), embedder)
+    conv.answerer.use_verifier = False
+    started = time.perf_counter()
+    calib = calib[:: args.calib_every]
+    rows = calibration_rows(conv, calib, "reading") + calibration_rows(conv, calib, "open")
+    ver, fitted = fit_verifier(rows)
+    ver.meta = {"fitted_on": "squad-v2.0-dev-calib.json (1,206 questions, reading and open retrieval over "
+                "calib + dev-train paragraphs)", "read_k": conv.read_k, "strong": 0.85,
+                "command": "python benchmarks/reader.py " + " ".join(sys.argv[1:])}  # fmt: skip
+    print(f"calibration: {time.perf_counter() - started:.0f} s, {len(rows)} readings", flush=True)
+    for group, model in ver.models.items():
+        print(f"  {group}: {json.dumps(fitted[group]['chosen'])}; threshold {model.threshold}: "
+              f"{json.dumps(fitted[group]['at_threshold'])}")  # fmt: skip
+        print("  weights: " + ", ".join(f"{n} {w:+.2f}" for n, w in zip(verify.FEATURES, model.weights, strict=True)
+                                        if w))  # fmt: skip
+    out = {"cpu": cpu_name(), "calibration": {"questions": len(calib), "fitted": fitted}, "sets": {}}
+    verifier_path = args.workdir / verify.VERIFIER_FILE
+    ver.save(verifier_path)
+    if args.write_verifier:
+        ver.save(args.write_verifier)
+        meta_path = args.write_verifier.parent / META_FILE
+        if meta_path.is_file():  # a reader folder: record the verifier's sha256 beside the weights'
+            meta = json.loads(meta_path.read_text())
+            meta["verifier_sha256"] = file_sha256(args.write_verifier)
+            meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     (args.workdir / "calibration.json").write_text(json.dumps(out, indent=1))
     if args.only_calibrate:
         return 0
+    reader_dir = Path(args.reader) if args.reader else None
+    if not args.write_verifier or (reader_dir and args.write_verifier.parent.resolve() != reader_dir.resolve()):
+        # report with the verifier just fitted: a copy of the reader folder beside it
+        import shutil
+
+        from askfront.reader import READER_DIR
+
+        copy = args.workdir / "reader"
+        shutil.copytree(reader_dir or READER_DIR, copy, dirs_exist_ok=True)
+        shutil.copy(verifier_path, copy / verify.VERIFIER_FILE)
+        args.reader = str(copy)
 
     def settings_for(base: Settings, answerer: str) -> Settings:
-        return dataclasses.replace(
-            base, answerer=answerer, reader=args.reader, reader_min_margin=margin, reader_rank_penalty=penalty
-        )
+        return dataclasses.replace(base, answerer=answerer, reader=args.reader)
 
     sets: dict[str, tuple[Settings, list[evaluate.Question]]] = {}
     wanted = args.sets.split(",")
     if any(s.startswith("v1") for s in wanted):
-        v1_settings, v1_questions = squad_set(args.qa / "squad-v1.1-dev-heldin.json", args.workdir, embedder, "v1")
-        sets["v1"] = (v1_settings, [q for q in v1_questions if not in_articles(q, held)])
-    sets["v2"] = (v2_settings, [q for q in v2_questions if not in_articles(q, held)])
+        sets["v1"] = squad_corpus([args.qa / "squad-v1.1-dev-test.json"], args.workdir, embedder, "v1test")
+    if any(s.startswith("v2") for s in wanted):
+        sets["v2"] = squad_corpus([args.qa / "squad-v2.0-dev-test.json"], args.workdir, embedder, "v2test")
     if "demo" in wanted:
         demo = Settings(corpus=ROOT / "corpus", index=args.workdir / "demo-index")
         build_index(demo, embedder, progress=False)
@@ -244,6 +328,8 @@ def main() -> int:
         base_name, _, mode = name.partition("-")
         mode = mode or "open"
         base, questions = sets[base_name]
+        if base_name != "demo":
+            questions = questions[:: args.every]
         every = args.rules_every if base_name != "demo" else 1
         reader = load_answerer(settings_for(base, "reader"), embedder)
         rules = load_answerer(settings_for(base, "rules"), embedder)
@@ -263,7 +349,8 @@ def main() -> int:
                       for k, v in metrics.items()}), flush=True)  # fmt: skip
         (args.workdir / "results.json").write_text(json.dumps(out, indent=1))
 
-    print(f"\nCPU: {out['cpu']}; calibrated min_margin {margin}, rank_penalty {penalty}\n")
+    thresholds = ", ".join(f"{g} {m.threshold}" for g, m in ver.models.items())
+    print(f"\nCPU: {out['cpu']}; verifier thresholds {thresholds}\n")
     print("| set | answerer | questions | EM | F1 | F1 all (v2) | abstention P / R | recall@5 | p50 / p95 ms |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, who, n, m in rows:

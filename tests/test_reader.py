@@ -18,22 +18,40 @@ from askfront.embed import ModelError
 from .conftest import ROOT
 from .test_cli import askfront
 
-SQUAD_TRAIN = ROOT.parent / "shared" / "qa" / "squad-v1.1-train.json.gz"
+PARAGRAPHS = [
+    ("The port of Misrata reopened on 3 June after repairs. Harbour master Salem Ounis said 14 cargo ships were "
+     "waiting offshore and that the first would dock on Friday.",
+     [("How many cargo ships were waiting?", "14"), ("Who is the harbour master?", "Salem Ounis"),
+      ("When did the port reopen?", "3 June")]),
+    ("Abu Grain is 140 kilometers from Sirte. Misrata forces retook the checkpoint on Friday; seven fighters were "
+     "killed and 19 were wounded, a hospital spokesman said.",
+     [("How far is Abu Grain from Sirte?", "140 kilometers"), ("How many fighters were wounded?", "19"),
+      ("Who gave the figures?", "a hospital spokesman")]),
+    ("The frigate Forbin joined Task Force 50 in March. Her commander, Capt. Christophe Cluzel, said the ship "
+     "would stay in the Gulf until the summer.",
+     [("Which task force did Forbin join?", "Task Force 50"), ("Until when will the ship stay?", "the summer")]),
+]  # fmt: skip
+UNANSWERABLE = ["How many tonnes of grain were unloaded?", "How old is Salem Ounis?", "Who commands Task Force 50?"]
 
 
-def _tiny_squad(path: Path, questions: int = 40) -> None:
-    """The first ``questions`` questions of SQuAD v1.1 train (../shared/qa), as a file of their own."""
-    assert SQUAD_TRAIN.is_file(), f"{SQUAD_TRAIN} is missing: ../shared must sit beside the project"
-    with gzip.open(SQUAD_TRAIN, "rt", encoding="utf-8") as fh:
-        article = json.load(fh)["data"][0]
-    paragraphs, count = [], 0
-    for paragraph in article["paragraphs"]:
-        paragraphs.append(paragraph)
-        count += len(paragraph["qas"])
-        if count >= questions:
-            break
+def _tiny_squad(path: Path, impossible: bool = False) -> None:
+    """A small SQuAD-format file the test writes itself (gzip for v1.1; plain JSON with unanswerable
+    questions, "is_impossible", for v2.0), so the training tests need no data from outside the project."""
+    paragraphs = []
+    for i, (context, qas) in enumerate(PARAGRAPHS):
+        rows = [
+            {"id": f"q{i}-{j}", "question": q, "answers": [{"text": a, "answer_start": context.index(a)}]}
+            for j, (q, a) in enumerate(qas)
+        ]
+        if impossible:
+            rows.append({"id": f"u{i}", "question": UNANSWERABLE[i], "answers": [], "is_impossible": True})
+        paragraphs.append({"context": context, "qas": rows})
+    data = {"version": "2.0" if impossible else "1.1", "data": [{"title": "Reports", "paragraphs": paragraphs}]}
+    if impossible:
+        path.write_text(json.dumps(data), encoding="utf-8")
+        return
     with gzip.open(path, "wt", encoding="utf-8") as fh:
-        json.dump({"version": "1.1", "data": [{**article, "paragraphs": paragraphs}]}, fh)
+        json.dump(data, fh)
 
 
 def _train(*args: str) -> subprocess.CompletedProcess:
@@ -46,7 +64,7 @@ def test_training_script_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     data = tmp_path / "tiny.json.gz"
     _tiny_squad(data)
     out = tmp_path / "run"
-    common = ("--data", str(data), "--out", str(out), "--batch-size", "8", "--save-every", "1", "--log-every", "1")
+    common = ("--data", str(data), "--out", str(out), "--batch-size", "4", "--save-every", "1", "--log-every", "1")
     first = _train(*common, "--max-steps", "2")
     assert first.returncode == 0, first.stderr[-2000:]
     assert "without answer" in first.stdout and "step 2/2" in first.stdout
@@ -68,6 +86,16 @@ def test_training_script_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr[-2000:]
     meta2 = json.loads((tmp_path / "run2" / "reader" / "reader.json").read_text())
     assert meta2["trained"]["init"]["sha256"] == meta["sha256"] and meta2["trained"]["neg_swap"] == 0.5
+
+    # real unanswerable questions mixed in (SQuAD v2.0 format), each seen --mix-repeat times
+    mix = tmp_path / "v2.json"
+    _tiny_squad(mix, impossible=True)
+    third = _train(*common[:2], "--out", str(tmp_path / "run3"), *common[4:], "--max-steps", "2",
+                   "--init", str(out / "reader"), "--mix", str(mix), "--mix-repeat", "3", "--lr", "1e-5")  # fmt: skip
+    assert third.returncode == 0, third.stderr[-2000:]
+    meta3 = json.loads((tmp_path / "run3" / "reader" / "reader.json").read_text())["trained"]
+    assert meta3["mix"] == "v2.json" and meta3["mix_pairs"] == 3 * (8 + 3)
+    assert "step 2/2" in third.stdout
     tokenizer = rd.load_tokenizer()
     features = rd.tokenize(tokenizer, ["Where is it?"], ["The statue stands in front of the Main Building."], 64, 16)
     assert features.example == [0] and features.offsets[0][0] is None  # [CLS] is not passage text

@@ -11,6 +11,11 @@ numbers that the paragraph holds swapped for one it does not ("... at Super Bowl
 37?": the paragraph is on topic but does not answer; the kind of unanswerable question SQuAD v2.0 asks).
 Windows of a long paragraph that miss the answer also point at [CLS].
 
+--mix FILE (with --mix-repeat N) adds the questions of another SQuAD-format file, each N times: a SQuAD
+v2.0 file brings real unanswerable questions ("is_impossible", paired with their own paragraph), written
+to be hard: on topic, with a plausible answer in the paragraph. Only ../shared/qa/squad-v2.0-dev-train.json
+may be mixed in (its articles are kept out of the calibration and test parts).
+
 --init FOLDER starts from an exported reader instead of the bare base model (a second, lower-rate pass; the
 shipped reader's card names both commands).
 
@@ -132,6 +137,26 @@ def make_examples(
     return out
 
 
+def mixed_examples(data: list[dict], repeat: int) -> list[tuple[str, str, int, int]]:
+    """Every question of a SQuAD v1.1/v2.0 file with its own paragraph, ``repeat`` times; an unanswerable
+    one ("is_impossible", no answers) points at no answer."""
+    out: list[tuple[str, str, int, int]] = []
+    for article in data:
+        for para in article["paragraphs"]:
+            ctx = para["context"]
+            for qa in para["qas"]:
+                if qa.get("is_impossible") or not qa.get("answers"):
+                    out.extend([(qa["question"], ctx, -1, -1)] * repeat)
+                    continue
+                text, start = qa["answers"][0]["text"], qa["answers"][0]["answer_start"]
+                if ctx[start : start + len(text)] != text:
+                    start = ctx.find(text)
+                    if start < 0:
+                        continue
+                out.extend([(qa["question"], ctx, start, start + len(text))] * repeat)
+    return out
+
+
 def label(features: rd.Features, examples: list[tuple[str, str, int, int]]) -> tuple[np.ndarray, np.ndarray]:
     """Token positions of each window's answer, or 0 ([CLS]) where the window does not hold it whole."""
     starts = np.zeros(len(features.example), dtype=np.int64)
@@ -192,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--neg-swap", type=float, default=0.0, help="share also asked with a name or number swapped, unanswerable"
     )
+    p.add_argument("--mix", type=Path, help="also train on this SQuAD-format file (e.g. SQuAD v2.0 dev-train)")
+    p.add_argument("--mix-repeat", type=int, default=1, help="how many times each --mix question is seen")
     p.add_argument("--init", type=Path, help="start from this exported reader folder instead of the base model")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -231,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     rng = random.Random(args.seed)
     examples = make_examples(load_squad(args.data), rng, args.questions, args.neg_other, args.neg_cut, args.neg_swap)
+    mixed = mixed_examples(load_squad(args.mix), args.mix_repeat) if args.mix else []
+    examples += mixed
     tokenizer = rd.load_tokenizer()
     features = rd.tokenize(tokenizer, [e[0] for e in examples], [e[1] for e in examples], args.max_length, args.stride)
     starts, ends = label(features, examples)
@@ -324,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
             "neg_other": args.neg_other,
             "neg_cut": args.neg_cut,
             "neg_swap": args.neg_swap,
+            "mix": args.mix.name if args.mix else None,
+            "mix_repeat": args.mix_repeat if args.mix else 0,
+            "mix_pairs": len(mixed),
             "seed": args.seed,
             "precision": precision,
             "device": args.device,

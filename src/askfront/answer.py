@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from askfront import extract
+from askfront.errors import AskfrontError
 from askfront.retrieve import Filters, Hit, Retriever
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
 ABSTAIN_TEXT = "The reports don't say."
+# Longer questions are refused: no real question is this long, and a 7 MB one held the app for 36 s.
+MAX_QUESTION_CHARS = 2000
 
 
 @dataclass
@@ -62,7 +65,10 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds
     notice: str = ""  # a one-line message for the user, e.g. that the language model did not answer
     checks: list[dict] = field(default_factory=list)  # generative answers: each sentence and whether it is backed
-    score: float | None = None  # the answerer's confidence (reader: span score minus no-answer score)
+    # the answerer's confidence (reader: the verifier's probability that the span answers, or without a
+    # verifier the span score minus the no-answer score)
+    score: float | None = None
+    confidence: str = ""  # the same in words for the journalist: "found in 3 reports", "one passage, weak match"
     filters: dict[str, Any] = field(default_factory=dict)  # the filters that were on (files, since, until)
     reports: list[dict[str, Any]] = field(default_factory=list)  # "every report" answers: one row per report
 
@@ -100,8 +106,11 @@ class LRU(OrderedDict):
 class Conversation:
     """One front for every answerer: follow-ups, "Who said that?", retrieval, timings."""
 
-    def __init__(self, retriever: Retriever, answerer: Answerer, top_k: int = 5, nlp: Language | None = None) -> None:
+    def __init__(
+        self, retriever: Retriever, answerer: Answerer, top_k: int = 5, nlp: Language | None = None, read_k: int = 0
+    ) -> None:
         self.retriever, self.answerer, self.top_k = retriever, answerer, top_k
+        self.read_k = max(top_k, read_k)  # passages retrieved and given to the answerer
         self._nlp = nlp
 
     @property
@@ -135,12 +144,18 @@ class Conversation:
 
     def ask(self, question: str, history: list[Answer] | None = None, filters: Filters | None = None) -> Answer:
         """Answer ``question``; ``history`` (earlier answers of this conversation) resolves follow-ups."""
+        if len(question) > MAX_QUESTION_CHARS:
+            raise AskfrontError(
+                f"the question is {len(question):,} characters long; askfront reads at most "
+                f"{MAX_QUESTION_CHARS:,} characters"
+            )
         started = time.perf_counter()
         history = history or []
         if history and _WHO_SAID.match(question.strip()):
-            return who_said(question, history[-1])
+            given = [a for a in history if not a.abstained and (a.citations or a.reports)]
+            return who_said(question, given[-1] if given else history[-1])  # the last answer given
         resolved = self.resolve(question, history)
-        hits = self.retriever.search(resolved, top_k=self.top_k, filters=filters)
+        hits = self.retriever.search(resolved, top_k=self.read_k, filters=filters)
         retrieved = time.perf_counter()
         answer = self.answerer.answer(question, resolved, hits)
         self.note_filters(answer, filters)
@@ -154,10 +169,17 @@ class Conversation:
         return answer
 
 
-def abstain(question: str, resolved: str, hits: list[Hit], score: float | None = None) -> Answer:
-    """ "The reports don't say", with the closest passages (labelled as not answering) when there are any."""
+NEAR_TEXT = "The reports don't clearly say: a passage may answer it, check [1]."
+
+
+def abstain(question: str, resolved: str, hits: list[Hit], score: float | None = None, near: bool = False) -> Answer:
+    """ "The reports don't say", with the closest passages (labelled as not answering) when there are any;
+    ``near``: the first of them scored nearly as high as an answer, and the text says so."""
     closest = closest_passages(hits)
-    text = ABSTAIN_TEXT + (" The closest passages are shown below; they do not answer it." if closest else "")
+    if near and closest:
+        text = NEAR_TEXT
+    else:
+        text = ABSTAIN_TEXT + (" The closest passages are shown below; they do not answer it." if closest else "")
     return Answer(question, text, "", abstained=True, resolved_question=resolved, closest=closest, score=score)
 
 
@@ -185,6 +207,15 @@ _WHO_SAID = re.compile(
     r"^(?:and\s+)?who\s+(?:said|says|claimed|claims|reported|reports|stated)\s+(?:that|this|it)\b", re.I
 )
 _PRONOUN = re.compile(r"\b(it|there|he|she|him|her|they|them|its|his|their)\b", re.I)
+# Pronouns that refer to nothing earlier: existential "there" ("Were there any casualties?", "there were"),
+# dummy "it" ("Is it true that ...", "it is reported that ...", "it rained").
+_NOT_A_REFERENCE = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|has|have|had|will|would|could|'s)\s+there\b|"
+    r"\bthere\s+(?:is|are|was|were|be|been|has|have|had|will|would|could|may|might|'s)\b|"
+    r"\b(?:is|was|does|did|will)\s+it\s+(?:true|possible|likely|known|clear|certain|the\s+case|confirmed|rain)\b|"
+    r"\bit\s+(?:is|was)\s+(?:true|reported|said|claimed|possible|likely|unclear|clear|known|believed|thought)\b",
+    re.I,
+)
 _PERSONAL = {"he", "she", "him", "her", "his"}
 
 
@@ -202,7 +233,8 @@ def resolve_followup(question: str, history: list[Answer], nlp: Language) -> str
         if names:
             return before.replace(names[0], about.group(1), 1)
         return f"{before} {about.group(1)}"
-    match = _PRONOUN.search(text)
+    skip = [m.span() for m in _NOT_A_REFERENCE.finditer(text)]
+    match = next((m for m in _PRONOUN.finditer(text) if not any(a <= m.start() < b for a, b in skip)), None)
     if not match:
         return question
     if any(t.pos_ in {"NOUN", "PROPN"} for t in nlp(text[: match.start()])):

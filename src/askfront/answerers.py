@@ -73,4 +73,5 @@ def load_answerer(settings: Settings, embedder: Embedder | None = None) -> Conve
     index = Index.open(settings.index)
     embedder = embedder or Embedder.from_settings(settings)
     retriever = Retriever(index, embedder, settings.retriever, settings.top_k)
-    return Conversation(retriever, make_answerer(settings, index, embedder), top_k=settings.top_k)
+    read_k = settings.reader_read_k if settings.answerer == "reader" else settings.top_k
+    return Conversation(retriever, make_answerer(settings, index, embedder), top_k=settings.top_k, read_k=read_k)

@@ -19,7 +19,14 @@ RETRIEVERS = ("dense", "bm25", "hybrid")  # the modes of retrieve.RANKERS (check
 ANSWERERS = ("reader", "rules", "llm")  # the names in answerers.ANSWERERS (checked there)
 SECRETS = ("auth", "llm_key")  # never printed or written to a file (see Settings.public)
 # Upper bounds of the sizes, so a typo (ASKFRONT_TOP_K=5000) is refused, not run for an hour.
-LIMITS = {"batch_size": 4096, "chunk_size": 100_000, "top_k": 100, "max_file_mb": 10_000, "llm_timeout": 3600}
+LIMITS = {
+    "batch_size": 4096,
+    "chunk_size": 100_000,
+    "top_k": 100,
+    "reader_read_k": 100,
+    "max_file_mb": 10_000,
+    "llm_timeout": 3600,
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,10 @@ class Settings:
     # "Reader"). Recalibrate whenever the reader's weights change.
     reader_min_margin: float = 3.25
     reader_rank_penalty: float = 0.0
+    # The reader reads this many retrieved passages (more than the top_k shown), so the answering passage is
+    # read more often and agreement across passages counts; the verifier (models/reader/verifier.json) was
+    # fitted and its threshold chosen with this value (benchmarks/reader.py).
+    reader_read_k: int = 10
     llm_url: str = ""  # e.g. http://127.0.0.1:11434/v1 (Ollama) or http://127.0.0.1:8080/v1 (llama.cpp)
     llm_model: str = ""
     llm_key: str = ""  # only if the endpoint wants one; set it in the environment, not on the command line
@@ -74,6 +85,9 @@ class Settings:
     # Host names the app answers to besides loopback and the listening address (comma-separated, e.g. a
     # LAN name or a reverse proxy's); requests for any other Host are refused (DNS rebinding).
     allowed_hosts: str = ""
+    # Addresses of reverse proxies whose X-Forwarded-For header names the client (comma-separated); by
+    # default none: the login throttle counts failures by the socket peer.
+    trusted_proxies: str = ""
 
     def __post_init__(self) -> None:
         """Refuse impossible values when the settings are made, not deep inside a run."""
@@ -87,7 +101,15 @@ class Settings:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
-        positive = ("batch_size", "chunk_size", "top_k", "hnsw_threshold", "max_file_mb", "llm_timeout")
+        positive = (
+            "batch_size",
+            "chunk_size",
+            "top_k",
+            "reader_read_k",
+            "hnsw_threshold",
+            "max_file_mb",
+            "llm_timeout",
+        )
         for name in positive:
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):

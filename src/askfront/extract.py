@@ -485,12 +485,11 @@ def attribution(sent: Span, answer_start: int, answer_end: int) -> str:
     """Who the sentence says makes the claim ('according to X', 'X said that ...'), unless that is the
     answer. A verb's subject is a source only of what the verb reports: "Da'esh claimed the attack,
     which killed 60" does not make Da'esh the source of the 60."""
-    m = re.search(r"\baccording to\s+(.+?)(?:[.;]|$)", sent.text)
-    if m:
-        start = sent.start_char + m.start(1)
-        end = sent.start_char + m.end(1)
+    found = according_to(sent.text)
+    if found:
+        start, end = (sent.start_char + x for x in found)
         if not (start <= answer_start < end):
-            return "according to " + " ".join(m.group(1).split()).rstrip(",")
+            return "according to " + " ".join(sent.text[found[0] : found[1]].split()).rstrip(",")
         return ""
     answer = [t for t in sent if t.idx < answer_end and t.idx + len(t) > answer_start]
     if not answer:
@@ -507,6 +506,35 @@ def attribution(sent: Span, answer_start: int, answer_end: int) -> str:
                 continue
             return f"according to {' '.join(subject.text.split())}"
     return ""
+
+
+_ACCORDING = re.compile(r"\baccording to\s+", re.IGNORECASE)
+# A full stop after one of these (or after single capitals, "U.S.", "U.N.") does not end the source's name.
+_ABBREVIATION = re.compile(
+    r"(?:\b[A-Z]\.)+$|\b(?:Lt|Col|Gen|Maj|Capt|Sgt|Cpl|Pvt|Adm|Cmdr|Brig|Dr|Mr|Mrs|Ms|Prof|Gov|Sen|Rep|St|Jr|Sr|"
+    r"No|Inc|Co|Corp|Ltd|Dept|Govt|Amb|Rev)\.$"
+)
+
+
+def according_to(text: str) -> tuple[int, int] | None:
+    """Characters of the source in 'according to X': to the end of the sentence (or a ';'), kept whole over
+    abbreviations and titles ('U.S. officials', 'Lt. Col. Ahmed Hassan', 'the U.N.'); when the phrase
+    opens the sentence ('According to the ministry, seven soldiers were killed.'), to its first comma."""
+    m = _ACCORDING.search(text)
+    if not m:
+        return None
+    opens = not text[: m.start()].strip(" \"'\u201c(") or text[: m.start()].rstrip().endswith((";", ":"))
+    end = len(text)
+    for stop in re.finditer(r"[;,]|\.(?=\s|$|[\"'\u201d)])", text[m.end() :]):
+        at = m.end() + stop.start()
+        if stop.group() == ";" or (stop.group() == "," and opens):
+            end = at
+            break
+        if stop.group() == "." and not _ABBREVIATION.search(text[m.end() : at + 1]):
+            end = at
+            break
+    end = len(text[:end].rstrip(" ,"))
+    return (m.end(), end) if end > m.end() else None
 
 
 def _reports(verb: Token, token: Token) -> bool:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from askfront import extract
+from askfront import extract, verify
 from askfront.answer import LRU, Answer, abstain, citation
 from askfront.embed import DEFAULT_MODEL_SHA256, check_default_model, default_model_path, file_sha256
 from askfront.errors import ModelError
@@ -91,7 +91,9 @@ def load_model(folder: Path | None = None, base: Path | None = None) -> tuple[Be
     try:
         meta = json.loads(meta_path.read_text())
         weights = folder / meta["weights"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
+        if not all(type(meta.get(k)) is int and meta[k] > 0 for k in ("max_length", "stride")):
+            raise ValueError("it must give max_length and stride, whole numbers of tokens")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise ModelError(f"{meta_path}: cannot read the reader's description ({err})") from err
     if not weights.is_file():
         raise ModelError(f"{weights}: reader weights not found")
@@ -202,26 +204,40 @@ def best_spans(
 ) -> list[SpanGuess]:
     """For each window in ``rows`` (aligned with the logits), the highest-scoring passage span of at most
     MAX_ANSWER_TOKENS tokens."""
+    return [spans[0] for spans in top_spans(start_logits, end_logits, features, rows, 1)]
+
+
+def top_spans(
+    start_logits: np.ndarray, end_logits: np.ndarray, features: Features, rows: Sequence[int], n: int
+) -> list[list[SpanGuess]]:
+    """For each window in ``rows`` (aligned with the logits), its ``n`` highest-scoring passage spans of at
+    most MAX_ANSWER_TOKENS tokens, best first (one with score -inf when the window holds no passage)."""
     out = []
     for j, row in enumerate(rows):
         offs = features.offsets[row]
-        n = len(offs)
-        s_log = start_logits[j, :n].astype(np.float64)
-        e_log = end_logits[j, :n].astype(np.float64)
+        size = len(offs)
+        s_log = start_logits[j, :size].astype(np.float64)
+        e_log = end_logits[j, :size].astype(np.float64)
         valid = np.array([o is not None for o in offs])
         s = np.where(valid, s_log, -np.inf)
         e = np.where(valid, e_log, -np.inf)
         # score[i, k] = s[i] + e[k] for i <= k < i + MAX_ANSWER_TOKENS
         grid = s[:, None] + e[None, :]
-        band = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), MAX_ANSWER_TOKENS)
-        grid = np.where(band, grid, -np.inf)
-        flat = int(np.argmax(grid))
-        i, k = divmod(flat, n)
+        band = np.triu(np.ones((size, size), dtype=bool)) & ~np.triu(
+            np.ones((size, size), dtype=bool), MAX_ANSWER_TOKENS
+        )
+        flat = np.where(band, grid, -np.inf).ravel()
         null = float(s_log[0] + e_log[0])
-        if not np.isfinite(grid[i, k]):
-            out.append(SpanGuess(features.example[row], 0, 0, -np.inf, null))
-            continue
-        out.append(SpanGuess(features.example[row], offs[i][0], offs[k][1], float(grid[i, k]), null))
+        take = min(n, flat.size)
+        best = np.argpartition(-flat, take - 1)[:take]
+        best = best[np.argsort(-flat[best], kind="stable")]
+        spans = []
+        for index in best:
+            if not np.isfinite(flat[index]):
+                break
+            i, k = divmod(int(index), size)
+            spans.append(SpanGuess(features.example[row], offs[i][0], offs[k][1], float(flat[index]), null))
+        out.append(spans or [SpanGuess(features.example[row], 0, 0, -np.inf, null)])
     return out
 
 
@@ -288,16 +304,20 @@ class Passage:
     hits: tuple[int, ...]
     begin: int
     text: str
+    path: str = ""
+    title_end: int = 0  # characters of ``text`` that are the report's title line (never an answer)
 
 
 @dataclass
 class Candidate:
-    """The reader's best span in one window of a passage: ``passage.text[start:end]``."""
+    """One of the reader's best spans in one window of a passage: ``passage.text[start:end]``."""
 
     passage: Passage
     start: int
     end: int
     margin: float  # span score minus the window's no-answer score
+    score: float = 0.0  # start + end logit of the span
+    null: float = 0.0  # the window's no-answer score
 
     @property
     def rank(self) -> int:
@@ -316,6 +336,7 @@ class Candidate:
         characters in ``text`` and its words."""
         a, b = whole_words(self.text, self.start, self.end)
         a, b = whole_quantity(self.text, a, b)
+        a, b = whole_name(self.text, a, b)
         a, b = balanced(self.text, a, b)
         piece = self.text[a:b]
         a += len(piece) - len(piece.lstrip(" ,;:"))
@@ -330,6 +351,37 @@ def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
         start -= 1
     while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
         end += 1
+    return start, end
+
+
+_TITLES = (
+    r"(?:Capt|Lt|Col|Gen|Maj|Sgt|Cpl|Pvt|Pfc|Spc|Adm|Cmdr|Cdr|Brig|Lt\.\s?Col|Lt\.\s?Gen|Maj\.\s?Gen|"
+    r"Brig\.\s?Gen|Rear\s+Adm|Vice\s+Adm|Staff\s+Sgt|Sgt\.\s+Maj|Dr|Gov|Sen|Rep|Amb|Insp|Supt)\.?"
+)
+_TITLE_BEFORE = re.compile(rf"\b(?:{_TITLES}\s+)+$")
+_UNIT_NOUN = r"(?:Battalion|Regiment|Brigade|Division|Company|Squadron|Group|Corps|Wing|Fleet|Battery|Command)"
+_UNIT_AFTER = re.compile(rf"^,\s+(?:\d+(?:st|nd|rd|th)\s+)?(?:[A-Z][\w-]*\s+){{0,4}}{_UNIT_NOUN}\b")
+_NAME_AFTER = re.compile(r"^\s(?:[A-Z][a-z][\w'\u2019-]*)(?:\s(?:[A-Z][a-z][\w'\u2019-]*)){0,2}\b")
+
+
+def whole_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span that sits inside a longer name or unit to all of it: 'Christophe' of 'Capt. Christophe
+    Cluzel' -> the whole name with its rank, '2nd Battalion' of '2nd Battalion, 5th Special Forces Group'
+    -> the whole unit. Spans that are not names are returned as they are."""
+    span = text[start:end]
+    if not span or (not span[0].isupper() and not span[0].isdigit()):
+        return start, end
+    if re.search(rf"\b{_UNIT_NOUN}$", span):
+        unit = _UNIT_AFTER.match(text[end:])
+        if unit:
+            end += unit.end()
+    elif span[-1].isalpha() and span.split()[-1][0].isupper():
+        after = _NAME_AFTER.match(text[end:])
+        if after and not re.match(r"^[,.;:]", text[end:]):
+            end += after.end()
+    title = _TITLE_BEFORE.search(text[max(0, start - 30) : start])
+    if title and span[0].isupper():
+        start -= len(title.group(0))
     return start, end
 
 
@@ -352,12 +404,26 @@ def balanced(text: str, start: int, end: int) -> tuple[int, int]:
 
 def choose(found: Sequence[Candidate], min_margin: float, rank_penalty: float) -> Candidate | None:
     """The candidate with the best margin less ``rank_penalty`` per retrieval rank, if that beats
-    ``min_margin``; None means abstain."""
+    ``min_margin``; None means abstain (the plain margin rule, before answer types and the verifier)."""
     usable = [c for c in found if np.isfinite(c.margin)]
     if not usable:
         return None
     best = max(usable, key=lambda c: c.margin - rank_penalty * c.rank)
     return best if best.margin - rank_penalty * best.rank >= min_margin else None
+
+
+# Spans kept per window: the best of the right answer type is nearly always among the first few.
+SPANS_PER_WINDOW = 10
+
+
+def _title_end(text: str, begin: int, hit: Hit) -> int:
+    """Characters of a passage that are its report's title line (a report that opens with its title, as
+    one without metadata does): a title is not an answer."""
+    if begin != 0:
+        return 0
+    first = text.split("\n", 1)[0]
+    title = hit.record.title.strip()
+    return len(first) if title and first.strip() == title else 0
 
 
 _LOADED: dict[str, tuple[BertForQuestionAnswering, dict, PreTrainedTokenizerFast]] = {}
@@ -378,6 +444,7 @@ class ReaderAnswerer:
         nlp: Language | None = None,
         context_chars: int = 200,
         device: str = "auto",
+        use_verifier: bool = True,
     ) -> None:
         from askfront.embed import resolve_device
 
@@ -389,6 +456,10 @@ class ReaderAnswerer:
         self._model: BertForQuestionAnswering | None = None
         self._tokenizer: PreTrainedTokenizerFast | None = None
         self.meta: dict = {}
+        # The fitted answerability verifier beside the weights (verifier.json); without one (or with
+        # use_verifier off) the plain margin rule decides.
+        self.use_verifier = use_verifier
+        self.verifier: verify.Verifier | None = None
         self._parsed = LRU(256)
 
     @property
@@ -403,6 +474,14 @@ class ReaderAnswerer:
                 model = model.to(self.device)
                 _LOADED[key] = (model.half() if self.precision == "fp16" else model, meta, load_tokenizer())
             self._model, self.meta, self._tokenizer = _LOADED[key]
+            path = (self.folder or READER_DIR) / verify.VERIFIER_FILE
+            if self.use_verifier and path.is_file():
+                recorded = self.meta.get("verifier_sha256")
+                if recorded and file_sha256(path) != recorded:
+                    raise ModelError(
+                        f"{path}: sha256 does not match the one recorded in {META_FILE}; damaged or replaced"
+                    )
+                self.verifier = verify.Verifier.load(path)
         return self._model
 
     @property
@@ -450,12 +529,15 @@ class ReaderAnswerer:
             for group in groups:
                 begin, end = group[0][0], max(g[1] for g in group)
                 ranks = tuple(sorted(g[2] for g in group))
-                out.append(Passage(ranks[0], ranks, begin, self.index.text(path, begin, end)))
+                text = self.index.text(path, begin, end)
+                out.append(Passage(ranks[0], ranks, begin, text, path, _title_end(text, begin, hits[ranks[0]])))
         return sorted(out, key=lambda p: p.rank)
 
-    def read(self, questions: Sequence[str], passages: Sequence[str], batch_size: int = 32) -> list[SpanGuess]:
-        """The reader's best span in each window of each (question, passage) pair (``example`` = pair
-        number), computed in batches of similar length."""
+    def read(
+        self, questions: Sequence[str], passages: Sequence[str], batch_size: int = 32, spans: int = 1
+    ) -> list[SpanGuess]:
+        """The reader's ``spans`` best spans in each window of each (question, passage) pair (``example`` =
+        pair number), computed in batches of similar length."""
         import torch
 
         from askfront.embed import autocast
@@ -464,31 +546,43 @@ class ReaderAnswerer:
         features = tokenize(self.tokenizer, questions, passages, self.meta["max_length"], self.meta["stride"])
         order = sorted(range(len(features.example)), key=lambda i: len(features.input_ids[i]))
         cast = autocast(self.device, self.precision)
-        guesses: list[SpanGuess | None] = [None] * len(order)
+        guesses: list[list[SpanGuess]] = [[] for _ in order]
         with torch.inference_mode(), cast:
             for lo in range(0, len(order), batch_size):
                 rows = order[lo : lo + batch_size]
                 out = model(**batch_tensors(features, rows, self.device))
                 starts, ends = out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
-                found = best_spans(starts, ends, features, rows)
-                for row, guess in zip(rows, found, strict=True):
-                    guesses[row] = guess
-        return [g for g in guesses if g is not None]
+                found = top_spans(starts, ends, features, rows, spans)
+                for row, best in zip(rows, found, strict=True):
+                    guesses[row] = best
+        return [g for best in guesses for g in best]
 
     def candidates(self, resolved: str, hits: list[Hit]) -> list[Candidate]:
-        """The reader's best span in each window of each passage read for ``hits``."""
-        passages = self.passages(hits)
-        guesses = self.read([resolved] * len(passages), [p.text for p in passages])
-        return [Candidate(passages[g.example], g.start, g.end, g.margin) for g in guesses]
+        """The reader's best spans in each window of each passage read for ``hits``."""
+        return self.read_passages(resolved, self.passages(hits))
+
+    def read_passages(self, resolved: str, passages: list[Passage]) -> list[Candidate]:
+        """The reader's best spans (``SPANS_PER_WINDOW``) in each window of each of ``passages``."""
+        guesses = self.read([resolved] * len(passages), [p.text for p in passages], spans=SPANS_PER_WINDOW)
+        return [Candidate(passages[g.example], g.start, g.end, g.margin, g.score, g.null_score) for g in guesses]
+
+    def decide(self, resolved: str, hits: list[Hit]) -> verify.Decision:
+        """Read ``hits`` for ``resolved`` and decide: the right-typed best span, and whether it answers."""
+        found = self.candidates(resolved, hits)
+        return verify.decide(resolved, found, self.verifier, self.min_margin)
 
     def answer(self, question: str, resolved: str, hits: list[Hit]) -> Answer:
         if not hits:
             return abstain(question, resolved, hits)
-        found = self.candidates(resolved, hits)
-        best = choose(found, self.min_margin, self.rank_penalty)
-        if best is None:
-            top = max((c.margin for c in found if np.isfinite(c.margin)), default=None)
-            return abstain(question, resolved, hits, score=top)
+        decision = self.decide(resolved, hits)
+        best = decision.chosen
+        if not isinstance(best, Candidate):
+            near = decision.best if decision.near and isinstance(decision.best, Candidate) else None
+            score = decision.probability if decision.probability is not None else None
+            if near is None:
+                return abstain(question, resolved, hits, score=score)
+            first = hits[near.rank]
+            return abstain(question, resolved, [first, *(h for h in hits if h is not first)], score=score, near=True)
         a, b, short = best.span()
         # cite the retrieved chunk that holds the answer (merged passages hold several)
         inside = [i for i in best.passage.hits if hits[i].record.start <= best.begin + a < hits[i].record.end]
@@ -500,7 +594,11 @@ class ReaderAnswerer:
         cited.answer_start, cited.answer_end = best.begin + a, best.begin + b
         who = extract.attribution(sent, a, b)
         body = f"{short}{', ' + who if who else ''} [1]"
-        return Answer(question, body, short, [cited], attribution=who, resolved_question=resolved, score=best.margin)
+        score = decision.probability if decision.probability is not None else best.margin
+        return Answer(
+            question, body, short, [cited], attribution=who, resolved_question=resolved, score=score,
+            confidence=verify.confidence_words(decision, self.verifier),
+        )  # fmt: skip
 
     def _sentence(self, hit: Hit, begin: int, text: str, a: int, b: int) -> Span:
         """The parsed sentence(s) of the passage that hold characters a..b (parsed once per passage)."""
