@@ -158,3 +158,20 @@ def disagreeing(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
     settings = Settings(corpus=root / "corpus", index=root / "index")
     assert build_index(settings, embedder, progress=False).ok
     return settings
+
+
+def write_manifest(version: Path, manifest: dict, sealed: bool = True) -> None:
+    """Rewrite an index version's manifest as askfront would have written it: with its checksum beside it
+    (``sealed``), or without one, as askfront did before the manifest had its own checksum."""
+    import hashlib
+    import json
+
+    from askfront.index import MANIFEST_SEAL
+
+    text = json.dumps(manifest)
+    (version / "manifest.json").write_text(text)
+    seal = version / MANIFEST_SEAL
+    if sealed:
+        seal.write_text(hashlib.sha256(text.encode()).hexdigest() + "\n")
+    else:
+        seal.unlink(missing_ok=True)

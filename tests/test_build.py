@@ -16,7 +16,7 @@ from askfront.config import Settings
 from askfront.embed import Embedder, model_identity
 from askfront.index import BadIndexError, Index, live_version
 from askfront.retrieve import Filters, Retriever
-from tests.conftest import CountingEmbedder
+from tests.conftest import CountingEmbedder, write_manifest
 
 QUESTION = "How far is Abu Grain from Sirte?"
 
@@ -176,7 +176,7 @@ def test_index_from_another_model_or_a_damaged_index_says_rebuild(
     manifest = json.loads((version / "manifest.json").read_text())
     manifest["model_sha256"] = "0" * 64
     manifest["model_name"] = "some-other-model"
-    (version / "manifest.json").write_text(json.dumps(manifest))
+    write_manifest(version, manifest)
     with pytest.raises(BadIndexError, match=r"another embedding model.*rebuild"):
         Retriever(Index.open(settings.index), counting)
     (version / "dense.faiss").write_bytes(b"garbage")

@@ -135,3 +135,20 @@ def test_a_worker_killed_mid_build_never_breaks_the_index(ray_head: str, tmp_pat
     finished = _askfront("index", "--no-progress", cwd=tmp_path)  # and the next run, without Ray, completes
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert len(Index.open(tmp_path / "index").manifest.files) == 154
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (("--ray-gpus-per-worker", "1"), "has 0 GPUs"),
+        (("--ray-workers", "5"), "has 2 CPUs; 5 workers need one each"),
+    ],
+)
+def test_an_impossible_ray_request_is_one_line_at_once(ray_head: str, tmp_path: Path, flags, says: str) -> None:
+    write_disagreeing(tmp_path / "corpus")
+    started = time.monotonic()
+    done = _askfront("index", "--ray", ray_head, *flags, "--no-progress", cwd=tmp_path)
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert time.monotonic() - started < 60
+    assert not (tmp_path / "index").exists() or live_version(tmp_path / "index") is None  # nothing was read

@@ -20,7 +20,7 @@ from askfront.errors import ConfigError
 from askfront.service import EXPORTS_KEPT, Service
 from askfront.web import LoginThrottle, allowed_hosts, host_of
 
-from .conftest import DEMO, DEMO_META
+from .conftest import DEMO, DEMO_META, write_manifest
 
 
 @pytest.fixture
@@ -179,8 +179,8 @@ def test_the_app_updates_an_index_built_by_an_older_askfront(tmp_path: Path, emb
     build_index(settings, embedder, progress=False)
     manifest_path = live_version(settings.index) / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["format_version"] = 2  # as askfront wrote it before names and dates
-    manifest_path.write_text(json.dumps(manifest))
+    manifest["format_version"] = 2  # as askfront wrote it before names and dates (and before its seal)
+    write_manifest(manifest_path.parent, manifest, sealed=False)
     lines: list[str] = []
     service = Service.start(settings, log=lines.append)
     try:

@@ -23,7 +23,7 @@ from askfront.errors import BadIndexError, LoadError, shown
 from askfront.index import BM25_SETTINGS, Index, live_version
 from askfront.ingest import load_document, scan_corpus
 from askfront.retrieve import Retriever
-from tests.conftest import CountingEmbedder
+from tests.conftest import CountingEmbedder, write_manifest
 
 QUESTION = "How far is Abu Grain from Sirte?"
 DEMO_FILE = "misrata-militia-gain-back-territory.txt"
@@ -220,7 +220,7 @@ def test_other_bm25_settings_are_refused_and_rebuilt_without_re_embedding(
     manifest = json.loads((version / "manifest.json").read_text())
     assert manifest["search"]["bm25"] == BM25_SETTINGS
     manifest["search"]["bm25"] = {**BM25_SETTINGS, "stopwords": "en"}  # as built before b59ec27
-    (version / "manifest.json").write_text(json.dumps(manifest))
+    write_manifest(version, manifest)
     with pytest.raises(BadIndexError, match=r"other BM25 settings.*askfront index"):
         Retriever(Index.open(settings.index), counting)
     before = counting.encoded

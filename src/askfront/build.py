@@ -137,7 +137,7 @@ def build_index(
         )
         if needs_write:
             annotating = time.perf_counter()
-            report.annotated = _annotate_missing(entries, progress, parallel)
+            report.annotated = _annotate_missing(entries, progress, parallel, log)
             report.annotate_seconds = time.perf_counter() - annotating
             _hold("embedding", index_dir)
             embedding = time.perf_counter()
@@ -247,7 +247,7 @@ def _reason(err: Exception) -> str:
     return f"could not be read ({type(err).__name__}: {one_line(err)})"
 
 
-def _annotate_missing(entries: list[_Entry], progress: bool, parallel: bool) -> int:
+def _annotate_missing(entries: list[_Entry], progress: bool, parallel: bool, log: Callable[[str], None]) -> int:
     """Find the names and dated sentences of the reports that do not have them yet. Returns how many."""
     todo = [e for e in entries if e.annotations is None]
     # spaCy runs on one core; for many reports a worker per core more than halves the time (measured:
@@ -257,6 +257,9 @@ def _annotate_missing(entries: list[_Entry], progress: bool, parallel: bool) -> 
     if todo:
         with tqdm(total=len(todo), desc="names", unit="report", disable=not progress) as bar:
             for e, found in zip(todo, extract((e.doc for e in todo), processes), strict=True):
+                if isinstance(found, str):  # that report is indexed without its names and dates
+                    log(f"askfront: warning: {shown(e.doc.path)}: names and dates not found ({found})")
+                    found = ([], [])
                 e.annotations = found
                 bar.update()
     return len(todo)

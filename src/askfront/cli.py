@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import textwrap
@@ -12,7 +13,7 @@ from pathlib import Path
 from askfront import __version__
 from askfront.config import DEVICES, INDEX_TYPES, PRECISIONS, RETRIEVERS, Settings
 from askfront.entities import NAME_KINDS
-from askfront.errors import AskfrontError, shown
+from askfront.errors import AskfrontError, one_line, shown
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -239,6 +240,8 @@ def _index(settings: Settings, progress: bool) -> int:
 
         embedder = RayEmbedder(embedder, settings.ray, settings.ray_workers, settings.ray_gpus_per_worker)
     try:
+        if settings.ray:
+            embedder.check()  # a typo in the address or an impossible request: one line now, not minutes late
         report = build_index(settings, embedder, progress=progress)
     finally:
         if settings.ray:
@@ -274,7 +277,7 @@ def _names(settings: Settings, args: argparse.Namespace) -> int:
             print(f"No report mentions {args.name}.")
         for r in rows:
             print(f"{shown(r.path)}  chars {r.start}-{r.end}  {shown(r.title)}{f' ({r.date})' if r.date else ''}")
-            print(textwrap.indent(textwrap.fill(f"…{r.context}…", 100), "    "))
+            print(textwrap.indent(textwrap.fill(shown(f"…{r.context}…"), 100), "    "))
         return EXIT_OK
     rows = [r for r in views.names(index, aliases) if not args.kind or r.kind == args.kind][: args.top]
     if args.json:
@@ -293,14 +296,14 @@ def _timeline(settings: Settings, args: argparse.Namespace) -> int:
 
     index, aliases = _open_index(settings)
     key = views.canonical(entity_key(args.name), aliases) if args.name else ""
-    rows = views.timeline(index, aliases, key=key, files=tuple(args.file))
+    rows = views.timeline(index, aliases, key=key, files=report_files(settings, args.file, index))
     if args.csv:
         sys.stdout.write(views.timeline_csv(rows))
         return EXIT_OK
     for r in rows:
         print(f"{r.iso:<10}  {shown(r.title)}{f' ({r.report_date})' if r.report_date else ''}")
         print(f"            {shown(r.path)}  chars {r.sentence_start}-{r.sentence_end}")
-        print(textwrap.indent(textwrap.fill(r.sentence, 96), "            "))
+        print(textwrap.indent(textwrap.fill(shown(r.sentence), 96), "            "))
     return EXIT_OK
 
 
@@ -313,7 +316,12 @@ def _export(args: argparse.Namespace) -> int:
         answers = export.read_answer_lines(Path(args.answers))
     text = export.render(answers, args.format)
     if args.out:
-        args.out.write_text(text, encoding="utf-8", newline="")
+        try:
+            args.out.write_text(text, encoding="utf-8", newline="")
+        except OSError as err:
+            raise AskfrontError(
+                f"{shown(args.out)}: cannot write the export ({err.strerror or one_line(err)})"
+            ) from None
         print(f"askfront export: {len(answers)} answers -> {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -334,6 +342,29 @@ def _verify(settings: Settings) -> int:
     return EXIT_OK
 
 
+def report_files(settings: Settings, given: list[str], index) -> tuple[str, ...]:
+    """``--file`` values as the index names reports: a path as the shell gives it (relative to this folder,
+    './x', 'corpus/x', absolute) or relative to the corpus; a value that matches no indexed report (or
+    folder of them) is one line naming it."""
+    if not given:
+        return ()
+    corpus = settings.corpus.resolve()
+    indexed = [p for p, _t, _d in index.documents()]
+    out = []
+    for raw in given:
+        name = raw.strip().replace("\\", "/")
+        candidates = [name.removeprefix("./").rstrip("/")]
+        with contextlib.suppress(ValueError, OSError):  # not a path inside the corpus: taken as a corpus name
+            candidates.insert(0, Path(name).resolve().relative_to(corpus).as_posix())
+        if any(c in ("", ".") for c in candidates[:1]):
+            continue  # the corpus folder itself: every report
+        found = next((c for c in candidates if any(p == c or p.startswith(c + "/") for p in indexed)), None)
+        if found is None:
+            raise AskfrontError(f"--file {shown(raw)}: no indexed report matches (names as in {settings.corpus}/)")
+        out.append(found)
+    return tuple(out)
+
+
 def _search(settings: Settings, args: argparse.Namespace) -> int:
     from askfront.embed import Embedder
     from askfront.index import Index
@@ -342,7 +373,8 @@ def _search(settings: Settings, args: argparse.Namespace) -> int:
     index = Index.open(settings.index)
     embedder = Embedder.from_settings(settings)
     retriever = Retriever(index, embedder, settings.retriever, settings.top_k)
-    hits = retriever.search(args.query, filters=Filters(tuple(args.file), args.since, args.until))
+    files = report_files(settings, args.file, index)
+    hits = retriever.search(args.query, filters=Filters(files, args.since, args.until))
     if args.json:
         rows = [{**vars(h.record), "score": h.score, "dense_score": h.dense, "bm25_score": h.bm25} for h in hits]
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -357,7 +389,7 @@ def _search(settings: Settings, args: argparse.Namespace) -> int:
         )
         print(f"[{rank}] {shown(r.title)}{f' ({shown(r.date)})' if r.date else ''}")
         print(f"    {shown(r.path)}  {where}  score {hit.score:.4f} ({detail})")
-        print(textwrap.indent(textwrap.fill(" ".join(r.text.split()), 100), "    "))
+        print(textwrap.indent(textwrap.fill(shown(" ".join(r.text.split())), 100), "    "))
         print()
     return EXIT_OK
 
@@ -367,7 +399,7 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from askfront.retrieve import Filters
 
     answerer = load_answerer(settings)
-    filters = Filters(tuple(args.file), args.since, args.until)
+    filters = Filters(report_files(settings, args.file, answerer.retriever.index), args.since, args.until)
     if args.all_reports:
         from askfront.across import every_report
 
@@ -381,12 +413,14 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         return _print_reports(answer)
     if answer.notice:
         print(f"askfront: notice: {answer.notice}", file=sys.stderr)
-    print(answer.answer)
+    print(shown(answer.answer))  # report text may carry terminal escape sequences: printed escaped
+    if answer.confidence:
+        print(f"How sure: {answer.confidence}")
     for citation in answer.citations or answer.closest:
         where = f"chars {citation.start}-{citation.end}" + (f", page {citation.page}" if citation.page else "")
         print(f"\n[{citation.n}] {shown(citation.title)}{f' ({shown(citation.date)})' if citation.date else ''}")
         print(f"    {shown(citation.file)}  {where}")
-        print(textwrap.indent(textwrap.fill(f'"{citation.quote}"', 100), "    "))
+        print(textwrap.indent(textwrap.fill(shown(f'"{citation.quote}"'), 100), "    "))
     return EXIT_OK
 
 
@@ -394,15 +428,15 @@ def _print_reports(answer) -> int:
     """An every-report answer: the summary, then one block per report, conflicting figures marked."""
     if answer.notice:
         print(f"askfront: notice: {answer.notice}", file=sys.stderr)
-    print(answer.answer)
+    print(shown(answer.answer))
     for row in answer.reports:
         flag = "  [CONFLICTS]" if row["conflicting"] else ""
-        print(f"\n[{row['n']}] {row['date'] or 'undated'}  {shown(row['title'])}: {row['short_answer']}{flag}")
+        print(f"\n[{row['n']}] {row['date'] or 'undated'}  {shown(row['title'])}: {shown(row['short_answer'])}{flag}")
         print(
             f"    {shown(row['file'])}  chars {row['start']}-{row['end']}"
             + (f"  {row['source']}" if row["source"] else "")
         )
-        print(textwrap.indent(textwrap.fill(f'"{row["quote"]}"', 100), "    "))
+        print(textwrap.indent(textwrap.fill(shown(f'"{row["quote"]}"'), 100), "    "))
     return EXIT_OK
 
 

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 BATCH = 256  # passages per actor call: long enough to amortise a round trip, short enough for progress
 RETRIES = 3  # times an actor is restarted and its batch retried after its process dies
+# Every wait on the cluster has a limit, so an impossible request (a GPU the cluster lacks) or a hung node
+# ends the build with one line instead of waiting for ever. Loading the model on a worker takes ~10 s on 2
+# cores; a batch of 256 passages ~20 s on one CPU.
+START_TIMEOUT_S = 300.0
+BATCH_TIMEOUT_S = 600.0
 
 
 class EmbedWorker:
@@ -91,11 +96,17 @@ class RayEmbedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         try:
             pool = ActorPool(actors)
-            results = pool.map(lambda actor, rows: actor.encode.remote([texts[i] for i in rows]), batches)
-            for rows, vectors in zip(batches, results, strict=True):
-                out[rows] = vectors
+            for rows in batches:
+                pool.submit(lambda actor, rows: actor.encode.remote([texts[i] for i in rows]), rows)
+            for rows in batches:  # ActorPool returns results in submission order
+                out[rows] = pool.get_next(timeout=BATCH_TIMEOUT_S)
                 if on_progress:
                     on_progress(len(rows))
+        except TimeoutError:
+            raise AskfrontError(
+                f"the Ray cluster at {self.address} sent no vectors for {BATCH_TIMEOUT_S:.0f} s; the index was not "
+                "changed: run askfront index again"
+            ) from None
         except ray.exceptions.RayError as err:
             raise AskfrontError(
                 f"the Ray cluster at {self.address} failed during the build ({type(err).__name__}: "
@@ -122,6 +133,26 @@ class RayEmbedder:
         except (ConnectionError, RuntimeError, ValueError) as err:
             raise AskfrontError(f"cannot reach the Ray cluster at {self.address} ({one_line(err, 120)})") from None
 
+    def check(self) -> None:
+        """Contact the cluster and check it can run the workers asked for (CPUs, GPUs): one line at once,
+        before any report is read, when it cannot."""
+        import ray
+
+        self._connect()
+        resources = ray.cluster_resources()
+        cpus, gpus = resources.get("CPU", 0), resources.get("GPU", 0)
+        workers = self._pool_size()
+        if self.gpus_per_worker > 0 and gpus < self.gpus_per_worker * max(1, self.workers):
+            raise AskfrontError(
+                f"the Ray cluster at {self.address} has {gpus:g} GPUs; {max(1, self.workers)} workers with "
+                f"{self.gpus_per_worker:g} GPU each need {self.gpus_per_worker * max(1, self.workers):g}"
+            )
+        if workers > cpus:
+            raise AskfrontError(
+                f"the Ray cluster at {self.address} has {cpus:g} CPUs; {workers} workers need one each "
+                "(set --ray-workers to at most that)"
+            )
+
     def _pool_size(self) -> int:
         import ray
 
@@ -146,7 +177,14 @@ class RayEmbedder:
         model = "" if self.local.name == _default_name() else str(self.local.path)
         actors = [remote.remote(model, precision, device, 1) for _ in range(count)]
         try:
-            identities = ray.get([a.identity.remote() for a in actors])
+            identities = ray.get([a.identity.remote() for a in actors], timeout=START_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            for actor in actors:
+                ray.kill(actor)
+            raise AskfrontError(
+                f"the Ray workers did not start within {START_TIMEOUT_S:.0f} s (does the cluster have the CPUs "
+                "and GPUs asked for?)"
+            ) from None
         except ray.exceptions.RayError as err:
             for actor in actors:
                 ray.kill(actor)

@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,8 +171,9 @@ def load_ner() -> Language:
     return nlp
 
 
-def extract(documents: Iterable[Document], processes: int = 1) -> Iterator[tuple[list[Mention], list[Dated]]]:
-    """Names and dated sentences of each document, in order (one at a time, for a progress bar).
+def extract(documents: Iterable[Document], processes: int = 1) -> Iterator[Found]:
+    """Names and dated sentences of each document, in order (one at a time, for a progress bar), or for a
+    document where they could not be found, why (one line).
     ``processes`` > 1 runs spaCy in that many forked worker processes (one core each); they send back
     only the names and dates found, not spaCy's documents (pickling those cost a third of the time)."""
     work = [(d.text, d.date) for d in documents]
@@ -220,11 +222,65 @@ def _single_threaded() -> None:
 
 
 WORKER_BATCH = 32  # documents per spaCy batch and per task sent to a worker process
+# spaCy refuses texts over nlp.max_length (1,000,000 characters); longer reports are read in pieces of at
+# most this many characters, cut at a paragraph or sentence end (names and dates are found per sentence).
+PIECE_CHARS = 100_000
+
+Found = tuple[list["Mention"], list["Dated"]] | str  # names and dates, or why they could not be found
 
 
-def _annotate_batch(batch: list[tuple[str, str]]) -> list[tuple[list[Mention], list[Dated]]]:
-    parsed = load_ner().pipe((text for text, _ in batch), batch_size=len(batch))
-    return [_found(doc, text, date) for (text, date), doc in zip(batch, parsed, strict=True)]
+def pieces(text: str, limit: int | None = None) -> list[tuple[int, str]]:
+    """``text`` cut into (offset, piece) of at most ``limit`` (default PIECE_CHARS) characters, at a blank
+    line, else a sentence end, else a space, else anywhere."""
+    limit = limit or PIECE_CHARS
+    out, start = [], 0
+    while len(text) - start > limit:
+        window = text[start : start + limit]
+        cut = max(window.rfind("\n\n"), -1)
+        if cut < limit // 2:
+            cut = max(window.rfind(". "), window.rfind("\n"))
+        if cut < limit // 2:
+            cut = window.rfind(" ")
+        cut = cut + 1 if cut > 0 else limit
+        out.append((start, text[start : start + cut]))
+        start += cut
+    out.append((start, text[start:]))
+    return out
+
+
+def _annotate_batch(batch: list[tuple[str, str]]) -> list[Found]:
+    """Names and dates of each (text, report date); a document that fails is its own error, not the batch's."""
+    try:
+        return [_annotate_long(text, date) if len(text) > PIECE_CHARS else found for (text, date), found in zip(
+            batch, _pipe_short(batch), strict=True)]  # fmt: skip
+    except Exception:
+        out: list[Found] = []
+        for text, date in batch:
+            try:
+                out.append(_annotate_long(text, date))
+            except Exception as err:
+                out.append(f"{type(err).__name__}: {one_line(str(err))[:200]}")
+        return out
+
+
+def _pipe_short(batch: list[tuple[str, str]]) -> list[Found]:
+    """spaCy's batched pass over the documents short enough to be read whole (the others: placeholders)."""
+    short = [(t, d) for t, d in batch if len(t) <= PIECE_CHARS]
+    parsed = iter(_found(doc, t, d) for (t, d), doc in zip(short, load_ner().pipe(t for t, _ in short), strict=True))
+    return [next(parsed) if len(t) <= PIECE_CHARS else ([], []) for t, _ in batch]
+
+
+def _annotate_long(text: str, date: str) -> Found:
+    """One document read piece by piece (``pieces``), offsets made the document's own."""
+    mentions: list[Mention] = []
+    dated: list[Dated] = []
+    for offset, piece in pieces(text):
+        found_m, found_d = _found(load_ner()(piece), piece, date)
+        mentions += [Mention(m.start + offset, m.end + offset, m.text, m.kind, m.key) for m in found_m]
+        for d in found_d:
+            start, end, first, last = (x + offset for x in (d.start, d.end, d.sentence_start, d.sentence_end))
+            dated.append(Dated(start, end, first, last, d.date_text, d.iso))
+    return mentions, dated
 
 
 def _found(parsed, text: str, report_date: str) -> tuple[list[Mention], list[Dated]]:
@@ -258,15 +314,33 @@ def _sentence(text: str, start: int, end: int, inside: int) -> tuple[int, int]:
     return start, end
 
 
+MAX_ALIASES_BYTES = 64_000  # like a sidecar: a list of names is a few kB
+
+
 def load_aliases(corpus: Path) -> dict[str, str]:
     """``corpus/aliases.yaml`` as key -> the key of its group's first name. Each entry is a list of
-    names, or one line of comma-separated names: ``- ISIL, ISIS, Da'esh, Islamic State``."""
+    names, or one line of comma-separated names: ``- ISIL, ISIS, Da'esh, Islamic State``. Read like a
+    sidecar (no YAML anchors or aliases, at most 64 kB, a regular file only) and once per change."""
     path = corpus / ALIASES_FILE
-    if not path.is_file() or path.is_symlink():
-        return {}
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")[:64_000]) or []
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        st = path.lstat()
+    except OSError:
+        return {}
+    if not stat.S_ISREG(st.st_mode):
+        return {}
+    if st.st_size > MAX_ALIASES_BYTES:
+        raise ConfigError(f"{path}: longer than {MAX_ALIASES_BYTES // 1000} kB; not a list of names")
+    return dict(_aliases(str(path), st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _aliases(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, str], ...]:
+    """The parsed aliases of one version of the file (its path, modification time and size are the key)."""
+    from askfront.ingest import PlainYAML
+
+    try:
+        raw = yaml.load(Path(path).read_text(encoding="utf-8")[:MAX_ALIASES_BYTES], Loader=PlainYAML) or []
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
         raise ConfigError(f"{path}: not a list of names ({one_line(err)})") from None
     if not isinstance(raw, list):
         raise ConfigError(f"{path}: must be a list, one line of comma-separated names per entry")
@@ -276,4 +350,4 @@ def load_aliases(corpus: Path) -> dict[str, str]:
         keys = [entity_key(str(n)) for n in names if str(n).strip()]
         for key in keys[1:]:
             aliases[key] = keys[0]
-    return aliases
+    return tuple(aliases.items())

@@ -90,8 +90,11 @@ def read_questions(path: Path, errors: list[str] | None = None) -> list[Question
 
 def is_squad(path: Path) -> bool:
     """A SQuAD v1.1/v2.0 file is one JSON object with a "data" list (our format is JSON Lines)."""
-    with path.open("rb") as f:
-        head = f.read(4096).lstrip()
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096).lstrip()
+    except OSError as err:
+        raise AskfrontError(f"{path}: cannot read question file ({err.strerror or err})") from None
     return head.startswith(b"{") and b'"data"' in head and b"\n{" not in head
 
 

@@ -20,7 +20,7 @@ from askfront.errors import AskfrontError
 
 CSV_COLUMNS = (
     "question", "answer", "short_answer", "citation", "report_title", "file", "date", "source", "page",
-    "quote", "start", "end", "answers_question", "filters", "conflicting",
+    "quote", "start", "end", "answers_question", "filters", "conflicting", "read_as",
 )  # fmt: skip
 FORMATS = ("md", "csv")
 
@@ -57,6 +57,12 @@ def citation_line(c: dict[str, Any]) -> str:
     return line
 
 
+def read_as(answer: dict[str, Any]) -> str:
+    """The question as askfront read it, when a follow-up was rewritten ('' when it was read as asked)."""
+    resolved = str(answer.get("resolved_question") or "")
+    return resolved if resolved and resolved.strip() != str(answer.get("question", "")).strip() else ""
+
+
 def _sources(answer: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     """The citations of an answer, or the closest passages of an abstention (False: they do not answer)."""
     if answer.get("citations"):
@@ -69,6 +75,8 @@ def markdown(answers: Iterable[dict[str, Any]], title: str = "askfront conversat
     lines = [f"# {title}", ""]
     for number, answer in enumerate(answers, 1):
         lines += [f"## {number}. {answer.get('question', '')}", "", f"**Answer:** {answer.get('answer', '')}", ""]
+        if read_as(answer):
+            lines += [f"*Read as: {read_as(answer)}*", ""]
         if answer.get("notice"):
             lines += [f"*{answer['notice']}*", ""]
         if filters_text(answer.get("filters")):
@@ -108,6 +116,7 @@ def csv_rows(answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             "answer": answer.get("answer", ""),
             "short_answer": answer.get("short_answer", ""),
             "filters": filters_text(answer.get("filters")),
+            "read_as": read_as(answer),
         }
         sources, answering = _sources(answer)
         per_report = {r.get("n"): r for r in answer.get("reports") or []}
@@ -131,11 +140,34 @@ def csv_rows(answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             }
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting with =, +, -, @, a tab or a carriage return (a
+    report title '=HYPERLINK(...)' from a sidecar) gets a leading apostrophe; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_csv_writer(out: io.StringIO) -> Any:
+    """A csv.writer whose every cell goes through ``spreadsheet_safe`` (all spreadsheet-bound exports)."""
+    writer = csv.writer(out)
+
+    class Safe:
+        def writerow(self, row: Iterable[object]) -> None:
+            writer.writerow([spreadsheet_safe(v) for v in row])
+
+    return Safe()
+
+
 def to_csv(answers: Iterable[dict[str, Any]]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, restval="")
-    writer.writeheader()
-    writer.writerows(csv_rows(answers))
+    writer = safe_csv_writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in csv_rows(answers):
+        writer.writerow(row.get(c, "") for c in CSV_COLUMNS)
     return out.getvalue()
 
 

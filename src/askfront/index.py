@@ -19,7 +19,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -51,6 +51,7 @@ BM25_SETTINGS = {
 # HNSW graph parameters (only for large indexes, see make_faiss); also part of the identity.
 HNSW_SETTINGS = {"M": 32, "efConstruction": 80, "efSearch": 96, "vectors": "SQ8"}
 # Read errors that mean a damaged file, whichever library raised them.
+MANIFEST_SEAL = "manifest.sha256"  # the manifest's own checksum (it holds every other file's)
 _DAMAGE = (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, MemoryError, sqlite3.Error)
 _SCHEMA = """
 CREATE TABLE documents (path TEXT PRIMARY KEY, title TEXT, source TEXT, date TEXT, text TEXT, pages TEXT);
@@ -85,6 +86,33 @@ class Manifest:
     search: dict[str, Any] = field(default_factory=dict)  # search_identity() it was built with
     model_files: dict[str, str] = field(default_factory=dict)  # sha256 of each model file behind model_sha256
     checksums: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> {"sha256", "bytes"}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Manifest:
+        """A manifest read from JSON, every field's type checked (TypeError naming the field otherwise)."""
+        if not isinstance(raw, dict):
+            raise TypeError("manifest.json is not an object")
+        hints = {
+            "str": str,
+            "int": int,
+            "dict[str, str]": dict,
+            "dict[str, Any]": dict,
+            "dict[str, dict[str, Any]]": dict,
+        }
+        known = {f.name: f for f in fields(cls)}
+        for name, value in raw.items():
+            if name not in known:
+                raise TypeError(f"manifest field {name!r} is unknown")
+            kind = hints.get(str(known[name].type))
+            if kind is None or not isinstance(value, kind) or isinstance(value, bool):
+                raise TypeError(f"manifest field {name!r} is {type(value).__name__}, not {known[name].type}")
+        for name in ("files", "indexed", "model_files"):
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.get(name, {}).items()):
+                raise TypeError(f"manifest field {name!r} must map names to text")
+        for name, c in raw.get("checksums", {}).items():
+            if not (isinstance(c, dict) and isinstance(c.get("sha256"), str) and type(c.get("bytes")) is int):
+                raise TypeError(f"manifest checksum of {name!r} must hold a sha256 and a byte count")
+        return cls(**raw)
 
     def mismatch(self, model_sha256: str, chunk_size: int, chunk_overlap: int) -> str:
         """Why vectors of this index cannot be reused with these settings ('' if they can)."""
@@ -191,7 +219,9 @@ def write_version(
     manifest.chunks = len(chunks)
     manifest.search = search_identity(manifest.index_type, len(chunks), hnsw_threshold)
     manifest.checksums = {name: checksum(folder / name) for name in _index_files(folder)}
-    (folder / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+    text = json.dumps(asdict(manifest), indent=1)
+    (folder / "manifest.json").write_text(text, encoding="utf-8")
+    (folder / MANIFEST_SEAL).write_text(hashlib.sha256(text.encode()).hexdigest() + "\n", encoding="utf-8")
     for path in folder.rglob("*"):
         if path.is_file():
             _fsync(path)
@@ -219,7 +249,9 @@ def checksum(path: Path) -> dict[str, Any]:
 def _index_files(folder: Path) -> list[str]:
     """Every file of an index version except the manifest (which holds their checksums)."""
     return sorted(
-        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json"
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in ("manifest.json", MANIFEST_SEAL)
     )
 
 
@@ -247,6 +279,17 @@ def live_version(index_dir: Path) -> Path | None:
     if not _VERSION_NAME.fullmatch(name):
         raise BadIndexError(f"{index_dir / CURRENT}: damaged (does not name an index version); {REPAIR}")
     return index_dir / name
+
+
+_RECORD_TYPES = (int, str, str, str, str, int, int, (int, type(None)), str, (str, type(None)))
+
+
+def _typed(row: tuple, types: tuple) -> tuple:
+    """``row`` as read from SQLite, checked: a NULL or a value of another type is damage (TypeError)."""
+    for value, kind in zip(row, types, strict=True):
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise TypeError(f"a stored value is {type(value).__name__}, not {getattr(kind, '__name__', kind)}")
+    return row
 
 
 P = ParamSpec("P")
@@ -279,8 +322,11 @@ class Index:
 
         self.folder = folder
         try:
-            raw = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-            self.manifest = Manifest(**raw)
+            text = (folder / "manifest.json").read_text(encoding="utf-8")
+            seal = folder / MANIFEST_SEAL
+            if seal.exists() and seal.read_text(encoding="utf-8").strip() != hashlib.sha256(text.encode()).hexdigest():
+                raise ValueError("manifest.json does not match its checksum in " + MANIFEST_SEAL)
+            self.manifest = Manifest.from_json(json.loads(text))
             # memory-mapped like the vectors: opening costs nothing, and HNSW touches only what it visits
             mmap = getattr(faiss, "IO_FLAG_MMAP_IFC", 0) | getattr(faiss, "IO_FLAG_READ_ONLY", 0)
             self.dense = faiss.read_index(str(folder / "dense.faiss"), mmap)
@@ -365,6 +411,7 @@ class Index:
             f"JOIN documents d ON d.path = c.path WHERE c.id IN ({marks})",
             [int(i) for i in ids],
         ).fetchall()
+        rows = [_typed(row, _RECORD_TYPES) for row in rows]
         by_id = {row[0]: ChunkRecord(*row[:-1], pages=tuple(json.loads(row[-1] or "[]"))) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -385,6 +432,7 @@ class Index:
         ).fetchone()
         if row is None:
             raise KeyError(path)
+        row = _typed(row, (str,) * 6)
         return Document(*row[:5], pages=json.loads(row[5]))
 
     @_guarded
@@ -395,7 +443,7 @@ class Index:
         ).fetchone()
         if row is None:
             raise KeyError(path)
-        return row[0]
+        return _typed(row, (str,))[0]
 
     @_guarded
     def documents(self) -> list[tuple[str, str, str]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from askfront.errors import LoadError, one_line
-from askfront.types import Document
+from askfront.types import Document, iso_date_bounds
 
 __all__ = ["LOADERS", "SUFFIXES", "Document", "LoadError", "load_document", "read_report", "scan_corpus"]
 
@@ -111,7 +111,7 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
-def _read_regular(path: Path, root: Path, max_bytes: int | None) -> bytes:
+def _read_regular(path: Path, root: Path, max_bytes: int | None, hint: str = "raise ASKFRONT_MAX_FILE_MB") -> bytes:
     """The bytes of ``path`` if it is a regular file inside ``root`` no larger than ``max_bytes``; the type
     and size come from the open file itself (fstat), so a FIFO or a swapped-in link cannot hang or leak."""
     reason = _refusal(path, root)
@@ -135,9 +135,7 @@ def _read_regular(path: Path, root: Path, max_bytes: int | None) -> bytes:
         if info.st_size == 0:
             raise LoadError("empty file")
         if max_bytes is not None and info.st_size > max_bytes:
-            raise LoadError(
-                f"too large ({info.st_size / 1e6:.1f} MB > {max_bytes / 1e6:g} MB limit; raise ASKFRONT_MAX_FILE_MB)"
-            )
+            raise LoadError(f"too large ({info.st_size / 1e6:.1f} MB > {max_bytes / 1e6:g} MB limit; {hint})")
         data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
     if max_bytes is not None and len(data) > max_bytes:
         raise LoadError(f"too large (grew past the {max_bytes / 1e6:g} MB limit while being read)")
@@ -183,7 +181,7 @@ def _read_sidecar(path: Path, root: Path) -> bytes:
     if not (sidecar.exists() or sidecar.is_symlink()):
         return b""
     try:
-        return _read_regular(sidecar, root, MAX_METADATA_BYTES)
+        return _read_regular(sidecar, root, MAX_METADATA_BYTES, "metadata is a few short lines")
     except LoadError as err:
         raise LoadError(f"metadata file {sidecar.name}: {err}") from None
 
@@ -218,6 +216,11 @@ def load_document(path: Path, corpus: Path, max_bytes: int | None = None) -> Doc
 
 def _decode(data: bytes, warnings: list[str]) -> str:
     """Decode text as UTF-8; fall back to Windows-1252 (common for reports saved on Windows) with a warning."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark (Windows "Unicode")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise LoadError(f"not UTF-16 text despite its byte-order mark (offset {err.start})") from None
     if b"\0" in data[:8192]:
         raise LoadError("binary file, not text (contains NUL bytes)")
     try:
@@ -352,7 +355,7 @@ def _first_line_title(text: str, markdown: bool) -> str:
     return ""
 
 
-class _PlainYAML(yaml.SafeLoader):
+class PlainYAML(yaml.SafeLoader):
     """YAML with no anchors or aliases: a few hundred bytes of aliases can expand to gigabytes."""
 
     def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
@@ -367,8 +370,8 @@ def parse_metadata(raw: str, name: str) -> dict:
     if len(raw) > MAX_METADATA_BYTES:
         raise LoadError(f"metadata in {name} is longer than {MAX_METADATA_BYTES // 1000} kB")
     try:
-        meta = yaml.load(raw, Loader=_PlainYAML) or {}
-    except (yaml.YAMLError, RecursionError) as err:
+        meta = yaml.load(raw, Loader=PlainYAML) or {}
+    except (yaml.YAMLError, RecursionError, ValueError) as err:  # ValueError: 'date: 2016-13-45'
         raise LoadError(f"metadata in {name} is not valid YAML ({one_line(err)})") from None
     if not isinstance(meta, dict):
         raise LoadError(f"metadata in {name} must be key: value lines")
@@ -378,6 +381,11 @@ def parse_metadata(raw: str, name: str) -> dict:
             raise LoadError(f"metadata in {name}: {key} must be a single value, not a {type(value).__name__}")
         if value is not None and len(str(value)) > METADATA_KEYS[key]:
             raise LoadError(f"metadata in {name}: {key} is longer than {METADATA_KEYS[key]} characters")
+    date = meta.get("date")
+    if date not in (None, "") and iso_date_bounds(str(date).strip()) is None:
+        raise LoadError(
+            f"metadata in {name}: date {str(date)!r} is not a real date written YYYY, YYYY-MM or YYYY-MM-DD"
+        )
     return meta
 
 

@@ -7,7 +7,6 @@ class and one entry.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
@@ -17,7 +16,7 @@ from askfront.config import RETRIEVERS
 from askfront.embed import TextEmbedder
 from askfront.errors import REPAIR, BadIndexError, ConfigError, one_line
 from askfront.index import Index, tokenize
-from askfront.types import Filters, Hit
+from askfront.types import Filters, Hit, iso_date_bounds
 
 __all__ = ["RANKERS", "Filters", "Hit", "Retriever", "rrf"]
 
@@ -109,15 +108,10 @@ assert set(RANKERS) == set(RETRIEVERS), "config.RETRIEVERS lists the modes of RA
 
 def date_bounds(date: str) -> tuple[str, str]:
     """First and last day covered by an ISO date that may be partial: '2016-05' -> 2016-05-01..2016-05-31."""
-    parts = date.strip()[:10].split("-")
-    try:
-        year = int(parts[0])
-        month_lo, month_hi = (int(parts[1]),) * 2 if len(parts) > 1 else (1, 12)
-        day_lo = int(parts[2]) if len(parts) > 2 else 1
-        day_hi = int(parts[2]) if len(parts) > 2 else calendar.monthrange(year, month_hi)[1]
-    except (ValueError, IndexError):
-        raise ConfigError(f"not an ISO date (YYYY, YYYY-MM or YYYY-MM-DD): {date!r}") from None
-    return f"{year:04d}-{month_lo:02d}-{day_lo:02d}", f"{year:04d}-{month_hi:02d}-{day_hi:02d}"
+    bounds = iso_date_bounds(date.strip()[:10])
+    if bounds is None:
+        raise ConfigError(f"not an ISO date (YYYY, YYYY-MM or YYYY-MM-DD): {date!r}")
+    return bounds
 
 
 class Retriever:

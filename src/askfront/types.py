@@ -6,7 +6,29 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 from dataclasses import dataclass, field
+
+_ISO = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def iso_date_bounds(date: str) -> tuple[str, str] | None:
+    """First and last day of an ISO date that may be partial ('2016-05' -> 2016-05-01, 2016-05-31), or
+    None when it is not a real date of that form ('2016-13-45', '2016-02-30', 'not a date'). The one check
+    that indexing, the page's editor and the date filters share."""
+    m = _ISO.fullmatch(date.strip())
+    if not m:
+        return None
+    year = int(m.group(1))
+    months = (int(m.group(2)),) * 2 if m.group(2) else (1, 12)
+    if not 1 <= months[0] <= 12 or year < 1:
+        return None
+    last = calendar.monthrange(year, months[1])[1]
+    days = (int(m.group(3)),) * 2 if m.group(3) else (1, last)
+    if not 1 <= days[0] <= calendar.monthrange(year, months[0])[1]:
+        return None
+    return f"{year:04d}-{months[0]:02d}-{days[0]:02d}", f"{year:04d}-{months[1]:02d}-{days[1]:02d}"
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 # No usage statistics leave the machine; set before gradio is imported.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from askfront.answer import Answer, Citation
+from askfront.answer import ABSTAIN_TEXT, NEAR_TEXT, Answer, Citation
 from askfront.config import Settings
 from askfront.entities import NAME_KINDS
 from askfront.errors import AskfrontError, ConfigError, one_line
@@ -84,6 +84,8 @@ def answer_markdown(answer: Answer, where: Callable[[Citation], str] = lambda c:
     """The chat message: the short answer in bold, the supporting sentence, numbered citations with
     title, date, source, page and place in the report; [n] selects the citation in the Sources panel."""
     notes = []
+    if answer.resolved_question and answer.resolved_question.strip() != answer.question.strip():
+        notes.append(f"*Read as: {escape_markdown(answer.resolved_question)}*")
     if answer.notice:
         notes.append(f"*{escape_markdown(answer.notice)}*")
     if answer.filters:
@@ -93,9 +95,15 @@ def answer_markdown(answer: Answer, where: Callable[[Citation], str] = lambda c:
     if answer.reports:
         return every_report_markdown(answer, turn, notes)
     if answer.abstained:
-        text = escape_markdown(answer.answer)
-        if answer.closest:
-            text += "\n\n*The closest passages are in the sources panel; they do not answer the question.*"
+        if answer.answer == NEAR_TEXT:  # a passage nearly answered: [1] opens it
+            text = cite_links(escape_markdown(answer.answer), turn)
+        elif answer.closest and answer.answer.startswith(ABSTAIN_TEXT):  # one line, naming the panel
+            text = (
+                escape_markdown(ABSTAIN_TEXT)
+                + " *The closest passages are in the sources panel; they do not answer it.*"
+            )
+        else:
+            text = escape_markdown(answer.answer)
         return "\n\n".join([text, *notes])
     lines = []
     if answer.short_answer and answer.answer.startswith(answer.short_answer):
@@ -103,6 +111,8 @@ def answer_markdown(answer: Answer, where: Callable[[Citation], str] = lambda c:
         lines.append(f"**{escape_markdown(answer.short_answer)}**{cite_links(escape_markdown(rest), turn)}")
     else:
         lines.append(cite_links(escape_markdown(answer.answer), turn))
+    if answer.confidence:
+        lines.append(f"*How sure: {escape_markdown(answer.confidence)}*")
     for c in answer.citations:
         lines.append(f"> {escape_markdown(c.quote)}")
         lines.append(f"{cite_link(turn, c.n)} {citation_meta(c, where(c))}")
@@ -626,6 +636,23 @@ def launch_settings(settings: Settings, environ: dict[str, str] | None = None) -
     return settings.host, port, auth
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM (systemd, docker stop, kill) ends the app as Ctrl-C does: through ``finally``, so the export
+    folder in /tmp is removed and the index closed."""
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def trust_proxies(settings: Settings) -> None:
+    """uvicorn believes X-Forwarded-For only from ``settings.trusted_proxies`` (its default trusts
+    127.0.0.1, so any local client could pick the address the login throttle counts against)."""
+    os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
+
+
 def serve(settings: Settings) -> None:
     """Start the app: load everything once, print the URL, serve until interrupted."""
     from starlette.middleware import Middleware
@@ -634,7 +661,9 @@ def serve(settings: Settings) -> None:
 
     host, port, auth = launch_settings(settings)
     hosts = allowed_hosts(host, settings.allowed_hosts.split(","))
+    trust_proxies(settings)
     service = Service.start(settings)
+    stop_on_sigterm()
     app = build_ui(service, logout=auth is not None)
     print(f"askfront: serving on http://{host}:{port}" + (" (login required)" if auth else ""), flush=True)
     try:

@@ -7,7 +7,6 @@ the view is built: editing the alias file needs no rebuild.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -130,8 +129,10 @@ TIMELINE_COLUMNS = ("date", "date_as_written", "sentence", "report_title", "file
 
 def timeline_csv(rows: list[TimelineRow]) -> str:
     """The timeline as CSV: date, date as written, sentence, report title, file, report date, date span."""
+    from askfront.export import safe_csv_writer
+
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = safe_csv_writer(out)
     writer.writerow(TIMELINE_COLUMNS)
     for r in rows:
         writer.writerow((r.iso, r.date_text, r.sentence, r.title, r.path, r.report_date, r.start, r.end))

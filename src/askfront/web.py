@@ -5,6 +5,8 @@
   user's browser, since its requests carry ``Host: attacker.example``.
 - Login throttle: after ``FREE_FAILURES`` wrong passwords from one address, each further attempt must
   wait twice as long as the one before (1 s, 2 s, 4 s … up to ``MAX_WAIT_S``); a right one resets it.
+  The address is the socket peer's (X-Forwarded-For counts only from ``trusted_proxies``), and an
+  attempt counts as failed from its start, so parallel attempts cannot all pass the wait.
 """
 
 from __future__ import annotations
@@ -66,6 +68,25 @@ class LoginThrottle:
         delay = min(self.max_wait, 2.0 ** (count - self.free))
         return max(0.0, last + delay - self.clock())
 
+    def begin(self, address: str) -> float:
+        """Start an attempt: 0 when ``address`` may try now (and the attempt is counted as a failure until
+        ``record(ok=True)`` says otherwise, so parallel attempts cannot all pass before one fails), else
+        the seconds to wait."""
+        with self._lock:
+            count, last = self._failures.get(address, (0, 0.0))
+            if count >= self.free:
+                wait = max(0.0, last + min(self.max_wait, 2.0 ** (count - self.free)) - self.clock())
+                if wait > 0:
+                    return wait
+            self._failures[address] = (count + 1, self.clock())
+            return 0.0
+
+    def settle(self, address: str, ok: bool) -> None:
+        """End an attempt started with ``begin``: a right password clears the address's failures."""
+        if ok:
+            with self._lock:
+                self._failures.pop(address, None)
+
     def record(self, address: str, ok: bool) -> None:
         with self._lock:
             if ok:
@@ -101,8 +122,10 @@ class WebGuard:
         await self.app(scope, receive, send)
 
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The socket peer: uvicorn rewrites "client" from X-Forwarded-For only for the trusted proxies
+        # that serve() names (ASKFRONT_TRUSTED_PROXIES; none by default), so a header cannot pick the key.
         address = (scope.get("client") or ("?", 0))[0]
-        wait = self.throttle.wait(address)
+        wait = self.throttle.begin(address)
         if wait > 0:
             message = f"askfront: error: too many wrong passwords; try again in {wait:.0f} s"
             await _refuse(scope, send, 429, message, {"retry-after": str(max(1, round(wait)))})
@@ -114,9 +137,10 @@ class WebGuard:
                 status.append(event["status"])
             await send(event)
 
-        await self.app(scope, receive, watch)
-        if status:
-            self.throttle.record(address, ok=status[0] < 400)
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            self.throttle.settle(address, ok=bool(status) and status[0] < 400)
 
 
 async def _refuse(scope: Scope, send: Send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
