@@ -273,7 +273,7 @@ def main() -> int:
     rows = calibration_rows(conv, calib, "reading") + calibration_rows(conv, calib, "open")
     ver, fitted = fit_verifier(rows)
     ver.meta = {"fitted_on": "squad-v2.0-dev-calib.json (1,206 questions, reading and open retrieval over "
-                "calib + dev-train paragraphs)", "read_k": conv.read_k, "strong": 0.85,
+                "calib + dev-train paragraphs)", "read_k": conv.read_k, "strong": verify.STRONG,
                 "command": "python benchmarks/reader.py " + " ".join(sys.argv[1:])}  # fmt: skip
     print(f"calibration: {time.perf_counter() - started:.0f} s, {len(rows)} readings", flush=True)
     for group, model in ver.models.items():

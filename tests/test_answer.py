@@ -138,3 +138,22 @@ def test_ask_json_is_one_object(demo_settings) -> None:
     assert "[1] Misrata militia gain back territory" in text.stdout  # the closest passages, labelled
     missing = askfront("ask", "--index", "nowhere", "Anything?", cwd=work)
     assert missing.returncode == 2 and "no index yet" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_an_abstention_says_when_a_passage_nearly_answered(answerer: Conversation) -> None:
+    from askfront.ui import answer_markdown
+
+    near = answerer.ask("How many civilians were killed in Derna?")  # 'seven' killed: scored close, not enough
+    assert near.abstained and near.answer == NEAR_TEXT and near.closest
+    assert 'href="#cite-0-1"' in answer_markdown(near)  # [1] opens the passage that nearly answered
+    flat = answerer.ask("How many refugees have fled Sirte?")
+    assert flat.abstained and flat.answer.startswith("The reports don't say.")
+    shown = answer_markdown(flat)
+    assert shown.count("closest passages") == 1  # one line, not two
+
+
+def test_an_answer_says_how_sure_askfront_is(answerer: Conversation) -> None:
+    answer = answerer.ask("Whose former home town is Sirte?")
+    assert answer.short_answer == "Gadaffi"
+    assert answer.confidence in ("one passage, clear match", "one passage, weak match: check the quote")
+    assert 0.0 <= answer.score <= 1.0  # the verifier's probability

@@ -392,3 +392,23 @@ def test_file_paths_as_the_shell_gives_them_and_file_errors_are_one_line(
     assert "--file corpus/nope.txt: no indexed report matches" in err and "Traceback" not in err
     assert cli.main(["eval", "nope.jsonl"]) == 2
     assert "nope.jsonl: cannot read question file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "https://www.defense.gov/News/Release/PRESS-RELEASES/Article/1/dod_identifies-army-casualty/",
+        "U.S. Department of Defense, press release https://www.defense.gov/PRESS-RELEASES/a_b-c (retrieved 2016)",
+    ],
+)
+def test_a_source_link_is_the_address_exactly_as_recorded(source: str) -> None:
+    import re
+
+    from askfront.answer import Citation
+    from askfront.ui import citation_meta, source_html
+
+    url = re.search(r"https://\S+?(?=\s|$)", source).group()
+    c = Citation(1, "a.txt", "Title", "", source, 0, 5, "quote", None, 1.0, 0, 5)
+    for shown_html in (citation_meta(c), source_html(source)):
+        hrefs = re.findall(r'href="([^"]+)"', shown_html)
+        assert hrefs == [url], shown_html

@@ -38,7 +38,6 @@ CONTEXT = 600  # characters of report text shown around a cited passage (cut at 
 NAMES_SHOWN = 500  # names listed in the names panel (most mentioned first)
 TIMELINE_SHOWN = 1000  # timeline rows shown in the page (the CSV has all)
 REFRESH_S = 2.0  # how often a tab checks whether another tab (or the CLI via this app) rebuilt the index
-_URL = re.compile(r"https?://[^\s<>\"']+\Z")
 # A sentence ends at . ! ? (maybe followed by a closing quote or bracket) and white space, or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|\n+")
 
@@ -58,19 +57,31 @@ def cite_links(escaped: str, turn: int) -> str:
     return re.sub(r"\\\[(\d+)\\\]", lambda m: cite_link(turn, int(m.group(1))), escaped)
 
 
-def source_html(source: str) -> str:
-    """A report's source: a link when it is a web address, else the text (escaped either way)."""
-    if _URL.match(source.strip()):
-        url = html.escape(source.strip(), quote=True)
-        return f'<a href="{url}" target="_blank" rel="noopener noreferrer">{url}</a>'
-    return html.escape(source)
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:)\]]")
+
+
+def _link(url: str) -> str:
+    safe = html.escape(url, quote=True)
+    return f'<a href="{safe}" target="_blank" rel="noopener noreferrer">{safe}</a>'
+
+
+def source_html(source: str, escape: Callable[[str], str] = html.escape) -> str:
+    """A report's source: every web address in it a link whose href is the address exactly as recorded,
+    the rest of the text escaped with ``escape`` (HTML for the Sources panel, Markdown for the chat: a
+    Markdown-escaped address would carry its backslashes into the link, as '%5C')."""
+    parts, last = [], 0
+    for m in _URL_IN_TEXT.finditer(source):
+        parts += [escape(source[last : m.start()]) if source[last : m.start()] else "", _link(m.group())]
+        last = m.end()
+    parts.append(escape(source[last:]) if source[last:] else "")
+    return "".join(parts)
 
 
 def citation_meta(c: Citation, where: str = "") -> str:
     """'*Title* (2016-05) · source · file, page 3, paragraph 4, characters 762-905' as chat Markdown."""
     parts = [f"*{escape_markdown(c.title)}*" + (f" ({escape_markdown(c.date)})" if c.date else "")]
     if c.source:
-        parts.append(source_html(c.source) if _URL.match(c.source.strip()) else escape_markdown(c.source))
+        parts.append(source_html(c.source, escape_markdown))
     place = escape_markdown(c.file)
     if c.page:
         place += f", page {c.page}"
