@@ -412,3 +412,23 @@ def test_a_source_link_is_the_address_exactly_as_recorded(source: str) -> None:
     for shown_html in (citation_meta(c), source_html(source)):
         hrefs = re.findall(r'href="([^"]+)"', shown_html)
         assert hrefs == [url], shown_html
+
+
+def test_a_replaced_verifier_is_refused_naming_it(tmp_path: Path, demo_settings) -> None:
+    import shutil
+
+    from askfront import reader as rd
+    from askfront import verify
+    from askfront.errors import ModelError
+    from askfront.index import Index
+
+    folder = tmp_path / "reader"
+    shutil.copytree(rd.READER_DIR, folder)
+    path = folder / verify.VERIFIER_FILE
+    path.write_text(path.read_text().replace('"strong": 0.6', '"strong": 0.01'))
+    index = Index.open(demo_settings.index)
+    try:
+        with pytest.raises(ModelError, match="verifier.json: sha256 does not match"):
+            rd.ReaderAnswerer(index, folder).model  # noqa: B018 - loading is the point
+    finally:
+        index.close()

@@ -137,6 +137,13 @@ def test_shipped_reader_is_small_fp16_and_recorded() -> None:
         assert {str(fh.get_tensor(n).dtype) for n in names} == {"torch.float16"}
     card = (rd.READER_DIR / "MODEL_CARD.md").read_text()
     assert "CC BY-SA 4.0" in card and "all-MiniLM-L6-v2" in card and "train_reader.py" in card
+    from askfront import verify
+
+    path = rd.READER_DIR / verify.VERIFIER_FILE  # the verifier ships beside the weights, its sha256 recorded
+    assert meta["verifier_sha256"] == rd.file_sha256(path)
+    ver = verify.Verifier.load(path)
+    assert set(ver.models) == set(verify.GROUPS) and "dev-calib" in ver.meta["fitted_on"]
+    assert all(0 < m.threshold < 1 for m in ver.models.values())
 
 
 @pytest.mark.slow
