@@ -428,7 +428,7 @@ def test_a_replaced_verifier_is_refused_naming_it(tmp_path: Path, demo_settings)
     path.write_text(path.read_text().replace('"strong": 0.6', '"strong": 0.01'))
     index = Index.open(demo_settings.index)
     try:
-        with pytest.raises(ModelError, match="verifier.json: sha256 does not match"):
+        with pytest.raises(ModelError, match=r"verifier\.json: sha256 does not match"):
             rd.ReaderAnswerer(index, folder).model  # noqa: B018 - loading is the point
     finally:
         index.close()
