@@ -297,7 +297,7 @@ def _load_pdf(data: bytes, rel: str) -> Document:
         from pypdf import PdfReader
         from pypdf.errors import PyPdfError
     except ImportError:
-        raise LoadError('PDF support is not installed: pip install "askfront[pdf]"') from None
+        raise LoadError("PDF support is missing (pypdf, part of the default install): pip install pypdf") from None
     import io
     import logging
 
