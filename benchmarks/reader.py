@@ -67,15 +67,6 @@ def _cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0))
 
 
-def squad_set(path: Path, workdir: Path, embedder: Embedder, name: str) -> tuple[Settings, list[evaluate.Question]]:
-    corpus = workdir / f"{name}-corpus"
-    questions = evaluate.read_squad(path, corpus)
-    settings = Settings(corpus=corpus, index=workdir / f"{name}-index")
-    report = build_index(settings, embedder, progress=False)
-    print(f"{name}: {report.summary()}", file=sys.stderr)
-    return settings, questions
-
-
 def calibration_rows(conversation, questions: list[evaluate.Question], mode: str) -> list[dict]:
     """For every question, the reader's decision before any threshold: its evidence, text and whether it
     is a right answer (the rows the verifier is fitted on and its threshold chosen with)."""

@@ -199,14 +199,6 @@ class SpanGuess:
         return self.score - self.null_score
 
 
-def best_spans(
-    start_logits: np.ndarray, end_logits: np.ndarray, features: Features, rows: Sequence[int]
-) -> list[SpanGuess]:
-    """For each window in ``rows`` (aligned with the logits), the highest-scoring passage span of at most
-    MAX_ANSWER_TOKENS tokens."""
-    return [spans[0] for spans in top_spans(start_logits, end_logits, features, rows, 1)]
-
-
 def top_spans(
     start_logits: np.ndarray, end_logits: np.ndarray, features: Features, rows: Sequence[int], n: int
 ) -> list[list[SpanGuess]]:
@@ -402,16 +394,6 @@ def balanced(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def choose(found: Sequence[Candidate], min_margin: float, rank_penalty: float) -> Candidate | None:
-    """The candidate with the best margin less ``rank_penalty`` per retrieval rank, if that beats
-    ``min_margin``; None means abstain (the plain margin rule, before answer types and the verifier)."""
-    usable = [c for c in found if np.isfinite(c.margin)]
-    if not usable:
-        return None
-    best = max(usable, key=lambda c: c.margin - rank_penalty * c.rank)
-    return best if best.margin - rank_penalty * best.rank >= min_margin else None
-
-
 # Spans kept per window: the best of the right answer type is nearly always among the first few.
 SPANS_PER_WINDOW = 10
 
@@ -430,9 +412,9 @@ _LOADED: dict[str, tuple[BertForQuestionAnswering, dict, PreTrainedTokenizerFast
 
 
 class ReaderAnswerer:
-    """Answers with the trained span reader: every retrieved passage is read, the best span across them
-    wins (its span score minus its no-answer score, less ``rank_penalty`` per retrieval rank), and it
-    abstains when the winner's margin stays under ``min_margin``."""
+    """Answers with the trained span reader: every retrieved passage is read, the best right-typed span
+    across them wins, and the verifier beside the weights decides whether it answers (see ``verify.decide``;
+    without a verifier: its margin less ``rank_penalty`` per retrieval rank must reach ``min_margin``)."""
 
     def __init__(
         self,
@@ -569,7 +551,7 @@ class ReaderAnswerer:
     def decide(self, resolved: str, hits: list[Hit]) -> verify.Decision:
         """Read ``hits`` for ``resolved`` and decide: the right-typed best span, and whether it answers."""
         found = self.candidates(resolved, hits)
-        return verify.decide(resolved, found, self.verifier, self.min_margin)
+        return verify.decide(resolved, found, self.verifier, self.min_margin, self.rank_penalty)
 
     def answer(self, question: str, resolved: str, hits: list[Hit]) -> Answer:
         if not hits:

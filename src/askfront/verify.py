@@ -55,27 +55,24 @@ _DISTANCE_UNIT = re.compile(
 _AGE = re.compile(r"\b(?:years?|months?)\s+old\b|\baged?\b|\bage\s+of\b", re.IGNORECASE)
 
 
+# What a question asks for: the first pattern that matches, in this order ("At what age ... how many" is an age).
+_ASKS = (
+    (re.compile(r"\bhow\s+old\b|\bwhat\s+(?:was|is|were|are)\s+(?:the\s+)?(?:\w+\s+)?age\b|"
+                r"\bat\s+what\s+age\b"), "age"),
+    (re.compile(r"\bhow\s+far\b|\bwhat\s+(?:is|was)\s+the\s+distance\b"), "distance"),
+    (re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|percent|proportion|share|number)\s+of\b"), "quantity"),
+    (re.compile(r"\b(?:what|which|in\s+what|in\s+which)\s+year\b|\byear\s+(?:did|was|were)\b"), "year"),
+    (re.compile(r"\b(?:what|which|on\s+what|on\s+which)\s+(?:date|day)\b"), "date"),
+    (re.compile(r"^(?:\w+\s+){0,2}when\b"), "time"),
+    (re.compile(r"^(?:\w+\s+){0,2}(?:who|whom|where)\b"), "entity"),
+)  # fmt: skip
+
+
 def expected_type(question: str) -> str:
     """What kind of answer the question asks for: age, quantity, distance, year, date, time, entity or ''
     (anything: 'what', 'which', 'why', 'how' + adjective...)."""
     q = " ".join(question.lower().split())
-    if re.search(r"\bhow\s+old\b|\bwhat\s+(?:was|is|were|are)\s+(?:the\s+)?(?:\w+\s+)?age\b|\bat\s+what\s+age\b", q):
-        return "age"
-    if re.search(r"\bhow\s+far\b|\bwhat\s+(?:is|was)\s+the\s+distance\b", q):
-        return "distance"
-    if re.search(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|percent|proportion|share|number)\s+of\b", q):
-        return "quantity"
-    if re.search(r"\b(?:what|which|in\s+what|in\s+which)\s+year\b|\byear\s+(?:did|was|were)\b", q):
-        return "year"
-    if re.search(r"\b(?:what|which|on\s+what|on\s+which)\s+(?:date|day)\b", q):
-        return "date"
-    if re.match(r"^(?:\w+\s+){0,2}when\b", q):
-        return "time"
-    if re.match(r"^(?:\w+\s+){0,2}(?:who|whom)\b", q):
-        return "entity"
-    if re.match(r"^(?:\w+\s+){0,2}where\b", q):
-        return "entity"
-    return ""
+    return next((kind for pattern, kind in _ASKS if pattern.search(q)), "")
 
 
 def is_date(span: str) -> bool:
@@ -176,19 +173,20 @@ def evidence(
     sentence: str,
     passage: str,
     others: Sequence[tuple[str, float]],
-    passage_answers: Sequence[str],
+    agree: int,
+    passages: int,
     top_margin: float,
     null_max: float,
 ) -> Evidence:
-    """Features of the chosen span. ``others``: (text, margin) of the reader's other spans; ``passage_answers``:
-    the best span of each passage read (to count how many agree with the chosen one); ``top_margin``: the
-    best margin of any span, of any type; ``null_max``: the highest no-answer score of any window read."""
+    """Features of the chosen span. ``others``: (normalised text, margin) of the reader's other spans;
+    ``agree``: how many of the ``passages`` read have a best right-typed span that agrees with the chosen one;
+    ``top_margin``: the best margin of any span, of any type; ``null_max``: the highest no-answer score of
+    any window read."""
     from askfront.evaluate import normalize
 
     norm = normalize(chosen_text)
-    different = [m for t, m in others if normalize(t) and not _same(normalize(t), norm)]
+    different = [m for t, m in others if t and not _same(t, norm)]
     gap = chosen_margin - max(different) if different else 10.0
-    agree = sum(1 for t in passage_answers if _same(normalize(t), norm))
     q_words = content_words(question)
     sent_words, pass_words = content_words(sentence), content_words(passage)
     names = {n.lower() for n in _NAME.findall(question)}
@@ -201,9 +199,9 @@ def evidence(
             "null_score": chosen_null,
             "gap_to_other": min(gap, 10.0),
             "agree": float(agree),
-            "agree_share": agree / max(1, len(passage_answers)),
+            "agree_share": agree / max(1, passages),
             "log_rank": math.log1p(rank),
-            "passages": math.log1p(len(passage_answers)),
+            "passages": math.log1p(passages),
             "sentence_overlap": len(q_words & sent_words) / len(q_words) if q_words else 0.0,
             "passage_overlap": len(q_words & pass_words) / len(q_words) if q_words else 0.0,
             "names_missing": missing,
@@ -352,44 +350,52 @@ def sentence_around(text: str, start: int, end: int) -> str:
     return text[begin : m.start() + 1 if m else len(text)]
 
 
-def decide(question: str, found: Sequence, verifier: Verifier | None, min_margin: float) -> Decision:
+def decide(
+    question: str, found: Sequence, verifier: Verifier | None, min_margin: float, rank_penalty: float = 0.0
+) -> Decision:
     """Pick the answer among the reader's candidates (``reader.Candidate``: n-best spans of every window
     read): the best-scoring span of the type the question asks for, outside any title line; answer when the
-    verifier's probability reaches its threshold (without a verifier: when the margin reaches min_margin)."""
+    verifier's probability reaches its threshold. Without a verifier a span scores its margin less
+    ``rank_penalty`` per retrieval rank, and answers when that reaches ``min_margin``."""
+    from askfront.evaluate import normalize
+
     kind = expected_type(question)
+    penalty = 0.0 if verifier is not None else rank_penalty
+
+    def scored(c) -> float:
+        return c.margin - penalty * c.rank
+
     usable = sorted(
-        (c for c in found if math.isfinite(c.margin) and c.start >= c.passage.title_end), key=lambda c: -c.margin
+        (c for c in found if math.isfinite(c.margin) and c.start >= c.passage.title_end), key=lambda c: -scored(c)
     )
     if not usable:
         return Decision(kind)
-    pool = [c for c in usable if c.margin >= usable[0].margin - POOL_MARGIN][:POOL_SIZE]
+    pool = [c for c in usable if scored(c) >= scored(usable[0]) - POOL_MARGIN][:POOL_SIZE]
     shown = [(c, c.span()[2]) for c in pool]
     typed = [(c, t) for c, t in shown if t and fits(kind, t)]
     if not typed:
         return Decision(kind)
     chosen, text = typed[0]
+    norm = normalize(text)
     per_passage: dict[tuple[str, int], tuple[object, str]] = {}
     for c, t in typed:
-        per_passage.setdefault((c.passage.path, c.passage.begin), (c, t))
-    from askfront.evaluate import normalize
-
-    norm = normalize(text)
-    agreeing = [c for c, t in per_passage.values() if _same(normalize(t), norm)]
+        per_passage.setdefault((c.passage.path, c.passage.begin), (c, normalize(t)))
+    agreeing = [c for c, t in per_passage.values() if _same(t, norm)]
     ev = evidence(
         question, kind, text, chosen.margin, chosen.score, chosen.null, chosen.rank,
         sentence_around(chosen.text, chosen.start, chosen.end), chosen.text,
-        [(t, c.margin) for c, t in shown if c is not chosen], [t for _c, t in per_passage.values()],
+        [(normalize(t), c.margin) for c, t in shown if c is not chosen], len(agreeing), len(per_passage),
         usable[0].margin, max(c.null for c in usable),
     )  # fmt: skip
-    decision = Decision(kind, None, chosen, text, None, len({c.passage.path for c in agreeing}), False, ev)
+    decision = Decision(kind, best=chosen, text=text, reports=len({c.passage.path for c in agreeing}), evidence=ev)
     if verifier is not None:
         decision.probability = verifier.probability(ev)
         threshold = verifier.threshold_for(ev)
         answers = decision.probability >= threshold
         decision.near = not answers and decision.probability >= threshold * NEAR_SHARE
     else:
-        answers = chosen.margin >= min_margin
-        decision.near = not answers and chosen.margin >= min_margin - NEAR_MARGIN
+        answers = scored(chosen) >= min_margin
+        decision.near = not answers and scored(chosen) >= min_margin - NEAR_MARGIN
     if answers:
         decision.chosen = chosen
     return decision
