@@ -163,15 +163,14 @@ def disagreeing(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
 def write_manifest(version: Path, manifest: dict, sealed: bool = True) -> None:
     """Rewrite an index version's manifest as askfront would have written it: with its checksum beside it
     (``sealed``), or without one, as askfront did before the manifest had its own checksum."""
-    import hashlib
     import json
 
-    from askfront.index import MANIFEST_SEAL
+    from askfront.index import MANIFEST_SEAL, seal_of
 
     text = json.dumps(manifest)
     (version / "manifest.json").write_text(text)
     seal = version / MANIFEST_SEAL
     if sealed:
-        seal.write_text(hashlib.sha256(text.encode()).hexdigest() + "\n")
+        seal.write_text(seal_of(text) + "\n")
     else:
         seal.unlink(missing_ok=True)

@@ -95,6 +95,17 @@ def swap_question(question: str, ctx: str, pools: dict[str, list[str]], rng: ran
     return None
 
 
+def answer_span(ctx: str, answer: dict) -> tuple[int, int] | None:
+    """Characters of ``answer`` in its paragraph: at its answer_start, else its first occurrence (the copy's
+    answer_start is guessed for some repeated answers); None when the text is not in the paragraph."""
+    text, start = answer["text"], answer["answer_start"]
+    if ctx[start : start + len(text)] != text:
+        start = ctx.find(text)
+        if start < 0:
+            return None
+    return start, start + len(text)
+
+
 def make_examples(
     data: list[dict],
     rng: random.Random,
@@ -113,13 +124,11 @@ def make_examples(
     for article, pi, qa in pairs:
         paras = article["paragraphs"]
         ctx = paras[pi]["context"]
-        answer = qa["answers"][0]
-        text, start = answer["text"], answer["answer_start"]
-        if ctx[start : start + len(text)] != text:
-            start = ctx.find(text)
-            if start < 0:
-                continue
-        end = start + len(text)
+        span = answer_span(ctx, qa["answers"][0])
+        if span is None:
+            continue
+        start, end = span
+        text = ctx[start:end]
         out.append((qa["question"], ctx, start, end))
         r = rng.random()
         if r < neg_other:
@@ -148,12 +157,9 @@ def mixed_examples(data: list[dict], repeat: int) -> list[tuple[str, str, int, i
                 if qa.get("is_impossible") or not qa.get("answers"):
                     out.extend([(qa["question"], ctx, -1, -1)] * repeat)
                     continue
-                text, start = qa["answers"][0]["text"], qa["answers"][0]["answer_start"]
-                if ctx[start : start + len(text)] != text:
-                    start = ctx.find(text)
-                    if start < 0:
-                        continue
-                out.extend([(qa["question"], ctx, start, start + len(text))] * repeat)
+                span = answer_span(ctx, qa["answers"][0])
+                if span is not None:
+                    out.extend([(qa["question"], ctx, *span)] * repeat)
     return out
 
 

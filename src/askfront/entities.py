@@ -236,7 +236,7 @@ def pieces(text: str, limit: int | None = None) -> list[tuple[int, str]]:
     out, start = [], 0
     while len(text) - start > limit:
         window = text[start : start + limit]
-        cut = max(window.rfind("\n\n"), -1)
+        cut = window.rfind("\n\n")
         if cut < limit // 2:
             cut = max(window.rfind(". "), window.rfind("\n"))
         if cut < limit // 2:
@@ -251,8 +251,7 @@ def pieces(text: str, limit: int | None = None) -> list[tuple[int, str]]:
 def _annotate_batch(batch: list[tuple[str, str]]) -> list[Found]:
     """Names and dates of each (text, report date); a document that fails is its own error, not the batch's."""
     try:
-        return [_annotate_long(text, date) if len(text) > PIECE_CHARS else found for (text, date), found in zip(
-            batch, _pipe_short(batch), strict=True)]  # fmt: skip
+        return _annotate_together(batch)
     except Exception:
         out: list[Found] = []
         for text, date in batch:
@@ -263,11 +262,12 @@ def _annotate_batch(batch: list[tuple[str, str]]) -> list[Found]:
         return out
 
 
-def _pipe_short(batch: list[tuple[str, str]]) -> list[Found]:
-    """spaCy's batched pass over the documents short enough to be read whole (the others: placeholders)."""
+def _annotate_together(batch: list[tuple[str, str]]) -> list[Found]:
+    """One batched spaCy pass over the documents short enough to be read whole; the others piece by piece."""
     short = [(t, d) for t, d in batch if len(t) <= PIECE_CHARS]
-    parsed = iter(_found(doc, t, d) for (t, d), doc in zip(short, load_ner().pipe(t for t, _ in short), strict=True))
-    return [next(parsed) if len(t) <= PIECE_CHARS else ([], []) for t, _ in batch]
+    docs = load_ner().pipe((t for t, _ in short), batch_size=max(1, len(short)))
+    found = iter([_found(doc, t, d) for (t, d), doc in zip(short, docs, strict=True)])
+    return [next(found) if len(t) <= PIECE_CHARS else _annotate_long(t, d) for t, d in batch]
 
 
 def _annotate_long(text: str, date: str) -> Found:

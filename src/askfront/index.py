@@ -92,20 +92,13 @@ class Manifest:
         """A manifest read from JSON, every field's type checked (TypeError naming the field otherwise)."""
         if not isinstance(raw, dict):
             raise TypeError("manifest.json is not an object")
-        hints = {
-            "str": str,
-            "int": int,
-            "dict[str, str]": dict,
-            "dict[str, Any]": dict,
-            "dict[str, dict[str, Any]]": dict,
-        }
-        known = {f.name: f for f in fields(cls)}
+        known = {f.name: str(f.type) for f in fields(cls)}  # annotations as written: "str", "dict[str, str]"
         for name, value in raw.items():
             if name not in known:
                 raise TypeError(f"manifest field {name!r} is unknown")
-            kind = hints.get(str(known[name].type))
+            kind = dict if known[name].startswith("dict[") else {"str": str, "int": int}.get(known[name])
             if kind is None or not isinstance(value, kind) or isinstance(value, bool):
-                raise TypeError(f"manifest field {name!r} is {type(value).__name__}, not {known[name].type}")
+                raise TypeError(f"manifest field {name!r} is {type(value).__name__}, not {known[name]}")
         for name in ("files", "indexed", "model_files"):
             if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.get(name, {}).items()):
                 raise TypeError(f"manifest field {name!r} must map names to text")
@@ -221,7 +214,7 @@ def write_version(
     manifest.checksums = {name: checksum(folder / name) for name in _index_files(folder)}
     text = json.dumps(asdict(manifest), indent=1)
     (folder / "manifest.json").write_text(text, encoding="utf-8")
-    (folder / MANIFEST_SEAL).write_text(hashlib.sha256(text.encode()).hexdigest() + "\n", encoding="utf-8")
+    (folder / MANIFEST_SEAL).write_text(seal_of(text) + "\n", encoding="utf-8")
     for path in folder.rglob("*"):
         if path.is_file():
             _fsync(path)
@@ -235,6 +228,11 @@ def publish(index_dir: Path, version: Path) -> None:
     _fsync(tmp)
     os.replace(tmp, index_dir / CURRENT)
     _fsync(index_dir)
+
+
+def seal_of(manifest_text: str) -> str:
+    """The manifest's own checksum, as written to MANIFEST_SEAL beside it."""
+    return hashlib.sha256(manifest_text.encode("utf-8")).hexdigest()
 
 
 def checksum(path: Path) -> dict[str, Any]:
@@ -324,7 +322,7 @@ class Index:
         try:
             text = (folder / "manifest.json").read_text(encoding="utf-8")
             seal = folder / MANIFEST_SEAL
-            if seal.exists() and seal.read_text(encoding="utf-8").strip() != hashlib.sha256(text.encode()).hexdigest():
+            if seal.exists() and seal.read_text(encoding="utf-8").strip() != seal_of(text):
                 raise ValueError("manifest.json does not match its checksum in " + MANIFEST_SEAL)
             self.manifest = Manifest.from_json(json.loads(text))
             # memory-mapped like the vectors: opening costs nothing, and HNSW touches only what it visits

@@ -62,7 +62,11 @@ class LoginThrottle:
     def wait(self, address: str) -> float:
         """Seconds until ``address`` may try again (0 when it may now)."""
         with self._lock:
-            count, last = self._failures.get(address, (0, 0.0))
+            return self._wait(address)
+
+    def _wait(self, address: str) -> float:
+        """``wait`` with the lock held."""
+        count, last = self._failures.get(address, (0, 0.0))
         if count < self.free:
             return 0.0
         delay = min(self.max_wait, 2.0 ** (count - self.free))
@@ -73,11 +77,10 @@ class LoginThrottle:
         ``record(ok=True)`` says otherwise, so parallel attempts cannot all pass before one fails), else
         the seconds to wait."""
         with self._lock:
-            count, last = self._failures.get(address, (0, 0.0))
-            if count >= self.free:
-                wait = max(0.0, last + min(self.max_wait, 2.0 ** (count - self.free)) - self.clock())
-                if wait > 0:
-                    return wait
+            wait = self._wait(address)
+            if wait > 0:
+                return wait
+            count, _ = self._failures.get(address, (0, 0.0))
             self._failures[address] = (count + 1, self.clock())
             return 0.0
 
