@@ -22,8 +22,9 @@ from askfront.across import every_report
 from askfront.answerers import load_answerer
 from askfront.build import build_index
 from askfront.config import Settings
+from askfront.errors import ConfigError
 from askfront.entities import UNUSED_PIPES, entity_key, load_aliases, load_ner, resolve_date
-from askfront.figures import conflicts, parse_figure, spread
+from askfront.figures import conflicts, counted, parse_figure, period, spread
 from askfront.index import Index
 from askfront.retrieve import Filters
 from askfront.types import Document
@@ -84,7 +85,7 @@ def test_dates_resolve_against_the_report_date(text: str, report_date: str, iso:
     assert resolve_date(text, report_date) == iso
 
 
-def test_every_report_flags_the_conflict(disagreeing: Settings, embedder) -> None:
+def test_every_report_tells_other_periods_from_conflicts(disagreeing: Settings, embedder) -> None:
     conversation = load_answerer(disagreeing, embedder)
     answer = every_report(conversation, STRIKES)
     rows = answer.reports
@@ -94,9 +95,17 @@ def test_every_report_flags_the_conflict(disagreeing: Settings, embedder) -> Non
         ("manbij.txt", "2016-06-02"),
     ]  # sorted by report date
     assert [r["short_answer"] for r in rows] == ["more than 300", "almost 8,000", "34"]
-    assert all(r["conflicting"] for r in rows)
-    assert answer.answer == "3 of 4 reports answer (1 does not); their figures disagree: 34 to almost 8,000."
-    assert "Conflicting figures: 34 to almost 8,000" in answer.notice
+    # three strike counts since March, since August 2014 and since Monday: not a conflict
+    assert [(r["counts"], r["period"], r["conflicting"], r["other_period"]) for r in rows] == [
+        ("strikes", "since March", False, True),
+        ("strikes", "since August 2014", False, True),
+        ("strikes", "since Monday", False, True),
+    ]
+    assert answer.answer == (
+        "3 of 4 reports answer (1 does not); their figures cover different periods: more than 300 since March; "
+        "almost 8,000 since August 2014; 34 since Monday."
+    )
+    assert not answer.notice
     for row, citation in zip(rows, answer.citations, strict=True):  # each row cites its own report's sentence
         text = (disagreeing.corpus / row["file"]).read_text()
         assert text[citation.start : citation.end] == citation.quote == row["quote"]
@@ -108,16 +117,86 @@ def test_every_report_flags_the_conflict(disagreeing: Settings, embedder) -> Non
     assert none.abstained and none.answer.endswith("None of the 4 reports searched answers it.")
 
 
+UPDATE = (
+    "Pentagon update on the air campaign\n\nCoalition aircraft have conducted about 6,000 strikes against ISIL "
+    "since August 2014, a Pentagon spokesman said on May 20. Seven soldiers were killed and 19 wounded in Mosul.\n"
+)
+
+
+def test_every_report_flags_a_conflict_over_the_same_period(tmp_path, embedder) -> None:
+    from tests.conftest import write_disagreeing
+
+    settings = Settings(corpus=tmp_path / "corpus", index=tmp_path / "index")
+    write_disagreeing(settings.corpus)
+    (settings.corpus / "update.txt").write_text(UPDATE)
+    (settings.corpus / "update.txt.meta.yaml").write_text("title: Pentagon update\ndate: 2016-05-20\n")
+    assert build_index(settings, embedder, progress=False).ok
+    answer = every_report(load_answerer(settings, embedder), STRIKES)
+    flagged = {r["file"]: (r["short_answer"], r["conflicting"]) for r in answer.reports}
+    assert flagged["pentagon.txt"] == ("almost 8,000", True) and flagged["update.txt"] == ("about 6,000", True)
+    assert not flagged["manbij.txt"][1] and not flagged["mosul.md"][1]  # other periods: not in conflict
+    assert answer.answer.endswith("their figures disagree: about 6,000 to almost 8,000.")
+    assert "Conflicting figures: about 6,000 to almost 8,000" in answer.notice
+
+
+def test_exact_text_search_finds_every_hit(disagreeing: Settings) -> None:
+    from askfront.textsearch import all_spans, search_reports
+
+    index = Index.open(disagreeing.index)
+    found = search_reports(index, '"coalition has conducted" strikes')  # both terms, the phrase whole
+    assert [(m.path, m.count) for m in found] == [("manbij.txt", 3), ("mosul.md", 2)]  # newest first
+    text = (disagreeing.corpus / "manbij.txt").read_text()
+    spans = all_spans(index, "manbij.txt", '"coalition has conducted" strikes')
+    assert [text[a:b] for a, b in spans] == ["strikes", "coalition has conducted", "strikes"]
+    assert search_reports(index, "MANBIJ")[0].hits[0].text == "Manbij"  # case alike
+    assert search_reports(index, "Manbi") == []  # whole words only
+    assert [m.path for m in search_reports(index, "da'esh")] == ["aid.txt"]
+    assert search_reports(index, "Kurdish-led")[0].path == "manbij.txt"  # no name finder needed
+    with pytest.raises(ConfigError):
+        search_reports(index, '  ""  ')
+    index.close()
+
+
+def test_killed_and_wounded_are_not_compared() -> None:
+    sentence = "Seven soldiers were killed and 19 wounded in Mosul."
+    assert counted(sentence, 0, 5) == "killed" and counted(sentence, 31, 33) == "wounded"
+    figures = [parse_figure("Seven"), parse_figure("19")]
+    assert conflicts(figures, ["killed", "wounded"], ["", ""]) == [False, False]
+    assert conflicts(figures, ["killed", "killed"], ["", ""]) == [True, True]
+    assert counted("A convoy of 20 trucks reached Fallujah.", 12, 14) == "truck"
+    assert period("The coalition has conducted 34 strikes since Monday, the task force said on Thursday.") == (
+        "since Monday"
+    )
+    assert period("Seven died, the ministry said on Thursday.") == ""  # when it was said is not a period
+    assert period("12 people died in the past 24 hours") == "past 24 hours"
+
+
+def test_m_is_metres_or_million_by_context() -> None:
+    assert parse_figure("100 m").unit == "km" and parse_figure("100 m").value == 0.1
+    assert parse_figure("$100m").value == 1e8 and parse_figure("$100m").unit == "USD"
+    assert parse_figure("100m euros").value == 1e8
+    assert parse_figure("2.5m people").value == 2.5e6 and parse_figure("2.5m people").unit == ""
+    assert parse_figure("a 30m-high wall").unit == "km" and parse_figure("100m from the gate").value == 0.1
+
+
 def test_names_mentions_aliases_and_timeline(disagreeing: Settings) -> None:
     index = Index.open(disagreeing.index)
     aliases = load_aliases(disagreeing.corpus)
-    assert aliases == {"isis": "isil", "da'esh": "isil", "islamic state": "isil"}
+    assert {k: aliases[k] for k in ("isis", "da'esh", "islamic state", "daesh", "us", "u.s", "un")} == {
+        "isis": "isil", "da'esh": "isil", "islamic state": "isil", "daesh": "isil",  # the file's first name leads
+        "us": "united states", "u.s": "united states", "un": "united nations",  # built in
+    }  # fmt: skip
     listed = {r.key: r for r in views.names(index, aliases)}
     assert listed["peter cook"].kind == "person" and listed["pentagon"].kind == "organisation"
     assert (listed["isil"].reports, listed["isil"].mentions, listed["isil"].kind) == (3, 4, "organisation")
     assert "da'esh" not in listed and "isis" not in listed  # merged by corpus/aliases.yaml
     assert entity_key("The Islamic State's") == "islamic state"
     assert views.reports_naming(index, "ISIS".casefold(), aliases) == ["aid.txt", "mosul.md", "pentagon.txt"]
+    # found by text, every spelling: "Da\u2019esh" typed with a curly apostrophe, "UN" for the United Nations
+    assert [m.path for m in views.reports_mentioning(index, "Da\u2019esh", aliases)] == [
+        "pentagon.txt", "mosul.md", "aid.txt",
+    ]  # newest first, the undated report last  # fmt: skip
+    assert [(m.path, m.count) for m in views.reports_mentioning(index, "United Nations", aliases)] == [("aid.txt", 1)]
     cook = views.mentions(index, "peter cook", aliases)
     assert [(m.path, m.text) for m in cook] == [("pentagon.txt", "Peter Cook")]
     text = (disagreeing.corpus / "pentagon.txt").read_text()
@@ -214,13 +293,20 @@ def test_every_report_names_and_timeline_from_the_command_line(disagreeing: Sett
     asked = askfront("ask", "--all-reports", "--json", STRIKES)
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
-    assert [(r["file"], r["short_answer"], r["conflicting"]) for r in answer["reports"]] == [
-        ("mosul.md", "more than 300", True),
-        ("pentagon.txt", "almost 8,000", True),
-        ("manbij.txt", "34", True),
+    assert [(r["file"], r["short_answer"], r["conflicting"], r["period"]) for r in answer["reports"]] == [
+        ("mosul.md", "more than 300", False, "since March"),
+        ("pentagon.txt", "almost 8,000", False, "since August 2014"),
+        ("manbij.txt", "34", False, "since Monday"),
     ]
     shown = askfront("ask", "--all-reports", STRIKES)
-    assert "[3] 2016-06-02  Strikes near Manbij: 34  [CONFLICTS]" in shown.stdout
+    assert "[3] 2016-06-02  Strikes near Manbij: 34  [other period: since Monday]" in shown.stdout
+    grep = askfront("grep", "--json", "Da\u2019esh")  # curly apostrophe typed, straight one written
+    assert grep.returncode == 0, grep.stderr
+    assert [(m["path"], m["count"]) for m in json.loads(grep.stdout)] == [("aid.txt", 1)]
+    by_text = askfront("names", "--corpus", str(disagreeing.corpus), "Da\u2019esh")  # all spellings, by text
+    assert by_text.stdout.startswith("3 reports, ") and "Pentagon briefing (2016-05-10)" in by_text.stdout
+    missing = askfront("grep", "--file", "nowhere.txt", "ISIL")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "nowhere.txt" in missing.stderr
     names = askfront("names", "--corpus", str(disagreeing.corpus), "--kind", "person")
     assert "Peter Cook" in names.stdout and "Pentagon" not in names.stdout
     timeline = askfront("timeline", "--corpus", str(disagreeing.corpus), "--csv", "--name", "Kabrouk")

@@ -12,8 +12,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from askfront.answer import ABSTAIN_TEXT, Answer, Citation
-from askfront.figures import conflicts, parse_figure, spread
-from askfront.retrieve import date_bounds
+from askfront.figures import Figure, conflicts, counted, other_periods, parse_figure, period, spread
+from askfront.types import date_key
 
 if TYPE_CHECKING:
     from askfront.answer import Conversation
@@ -24,13 +24,6 @@ PER_REPORT = 3  # passages of one report its answer is read from (as the reader 
 # MAX_POOL (the reader then reads up to ~100 reports, a few seconds on 2 cores). In a larger corpus a
 # report whose best passage ranks below MAX_POOL is counted among those that do not answer.
 POOL, MAX_POOL = 60, 300
-
-
-def _date_key(date: str) -> tuple[int, str]:
-    try:
-        return 0, date_bounds(date)[0]
-    except ValueError:
-        return 1, ""  # undated reports last
 
 
 def every_report(
@@ -52,21 +45,33 @@ def every_report(
         answer = conversation.answerer.answer(question, resolved, group)
         if not answer.abstained and answer.citations:
             rows.append((answer, answer.citations[0]))
-    rows.sort(key=lambda row: _date_key(row[1].date))
+    rows.sort(key=lambda row: (not date_key(row[1].date), date_key(row[1].date)))  # undated last
     figures = [parse_figure(a.short_answer) for a, _ in rows]
-    flags = conflicts(figures)
+    things = [_counted(c) for _, c in rows]
+    periods = [period(c.quote) for _, c in rows]
+    flags = conflicts(figures, things, periods)
+    elsewhen = other_periods(figures, things, periods)
     citations, table = [], []
-    for n, ((answer, cited), figure, flag) in enumerate(zip(rows, figures, flags, strict=True), 1):
+    for n, ((answer, cited), figure) in enumerate(zip(rows, figures, strict=True), 1):
         citation = Citation(**{**vars(cited), "n": n})
         citations.append(citation)
-        table.append(_row(answer, citation, figure.value if figure else None, figure.unit if figure else "", flag))
-    result = _summary(question, resolved, table, citations, searched, spread(figures) if any(flags) else "")
+        row = _row(answer, citation, figure, flags[n - 1])
+        table.append({**row, "counts": things[n - 1], "period": periods[n - 1], "other_period": elsewhen[n - 1]})
+    disagree = spread([f for f, flag in zip(figures, flags, strict=True) if flag])
+    result = _summary(question, resolved, table, citations, searched, disagree)
     conversation.note_filters(result, filters)
     result.timings = {"total_ms": (time.perf_counter() - started) * 1000}
     return result
 
 
-def _row(answer: Answer, c: Citation, value: float | None, unit: str, conflicting: bool) -> dict[str, Any]:
+def _counted(c: Citation) -> str:
+    """What the cited figure counts ('killed', 'strikes'), read from its sentence around the answer."""
+    if c.answer_start is None or c.answer_end is None:
+        return ""
+    return counted(c.quote, c.answer_start - c.start, c.answer_end - c.start)
+
+
+def _row(answer: Answer, c: Citation, figure: Figure | None, conflicting: bool) -> dict[str, Any]:
     return {
         "n": c.n,
         "file": c.file,
@@ -79,8 +84,8 @@ def _row(answer: Answer, c: Citation, value: float | None, unit: str, conflictin
         "start": c.start,
         "end": c.end,
         "page": c.page,
-        "figure": value,
-        "unit": unit,
+        "figure": figure.value if figure else None,
+        "unit": figure.unit if figure else "",
         "conflicting": conflicting,
     }
 
@@ -97,6 +102,12 @@ def _summary(
     if disagree:
         text += f"; their figures disagree: {disagree}."
         notice = f"Conflicting figures: {disagree}. Check each source before publishing."
+    elif any(r["other_period"] for r in table):
+        spans = "; ".join(
+            f"{r['short_answer']} {r['period'] or '(no period stated)'}" for r in table if r["other_period"]
+        )
+        text += f"; their figures cover different periods: {spans}."
+        notice = ""
     else:
         text += "; their figures agree." if sum(r["figure"] is not None for r in table) > 1 else "."
         notice = ""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,8 +18,6 @@ from askfront.errors import AskfrontError
 from askfront.retrieve import Filters, Hit, Retriever
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
-
     from spacy.language import Language
 
 ABSTAIN_TEXT = "The reports don't say."
@@ -82,25 +79,6 @@ class Answerer(Protocol):
     def answer(self, question: str, resolved: str, hits: list[Hit]) -> Answer:
         """``question`` as asked, ``resolved`` as it stands alone (what to read the passages for)."""
         ...
-
-
-class LRU(OrderedDict):
-    """A dict that keeps the ``size`` most recently used entries: what ``get_many`` computes once."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def get_many(self, keys: list, compute: Callable[[list], Iterable]) -> list:
-        """Values for ``keys``; the missing ones are computed together by ``compute(missing)``."""
-        missing = list(dict.fromkeys(k for k in keys if k not in self))
-        if missing:
-            self.update(zip(missing, compute(missing), strict=True))
-        for key in keys:
-            self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
-        return [self[k] for k in keys]
 
 
 class Conversation:

@@ -68,6 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     _retrieval_flags(search, top_k_help="number of passages (default: 5)")
     search.add_argument("--json", action="store_true", help="print the passages as JSON")
 
+    grep = commands.add_parser(
+        "grep",
+        help='every report that contains words or a "quoted phrase", with counts',
+        description='Exact-text search: every report holding all the words and "quoted phrases" (whole words; '
+        "case, accents and curly/straight apostrophes alike), newest first, with its number of hits and the "
+        "first hits in context. Unlike 'search', nothing is ranked or left out.",
+    )
+    grep.add_argument("query", metavar="QUERY")
+    grep.add_argument("--index", type=Path, help="index folder (default: index)")
+    grep.add_argument("--file", action="append", default=[], help="only this report file or folder (repeat)")
+    grep.add_argument("--json", action="store_true", help="print the reports and hits as JSON")
+
     ask = commands.add_parser(
         "ask",
         help="answer a question with citations, or say the reports don't",
@@ -213,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _names(settings, args)
         if args.command == "timeline":
             return _timeline(settings, args)
+        if args.command == "grep":
+            return _grep(settings, args)
         if args.command == "serve":
             from askfront.ui import serve
 
@@ -264,21 +278,10 @@ def _names(settings: Settings, args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from askfront import views
-    from askfront.entities import entity_key
 
     index, aliases = _open_index(settings)
-    if args.name:
-        key = views.canonical(entity_key(args.name), aliases)
-        rows = views.mentions(index, key, aliases)
-        if args.json:
-            print(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=1))
-            return EXIT_OK
-        if not rows:
-            print(f"No report mentions {args.name}.")
-        for r in rows:
-            print(f"{shown(r.path)}  chars {r.start}-{r.end}  {shown(r.title)}{f' ({r.date})' if r.date else ''}")
-            print(textwrap.indent(textwrap.fill(shown(f"…{r.context}…"), 100), "    "))
-        return EXIT_OK
+    if args.name:  # found by text: every report that writes it, also where the name finder missed it
+        return print_matches(views.reports_mentioning(index, args.name, aliases), args.json)
     rows = [r for r in views.names(index, aliases) if not args.kind or r.kind == args.kind][: args.top]
     if args.json:
         print(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=1))
@@ -288,6 +291,34 @@ def _names(settings: Settings, args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r.mentions:6d} mentions  {r.reports:5d} reports  {r.kind:<12}  {shown(r.name)}")
     return EXIT_OK
+
+
+def print_matches(matches, json_out: bool) -> int:
+    """Reports found by exact text (askfront.textsearch), as JSON or one block per report."""
+    from dataclasses import asdict
+
+    if json_out:
+        print(json.dumps([asdict(m) for m in matches], ensure_ascii=False, indent=1))
+        return EXIT_OK
+    total = sum(m.count for m in matches)
+    print(f"{len(matches)} report{'' if len(matches) == 1 else 's'}, {total} hit{'' if total == 1 else 's'}")
+    for m in matches:
+        dated = f" ({shown(m.date)})" if m.date else " (undated)"
+        print(f"\n{m.count:5d} hit{' ' if m.count == 1 else 's'}  {shown(m.title)}{dated}\n       {shown(m.path)}")
+        for hit in m.hits:
+            line = f"…{hit.before} [{hit.text}]{'' if hit.after[:1] in ',.;:!?)' else ' '}{hit.after}…"
+            print(textwrap.indent(textwrap.fill(shown(line), 96), "       ") + f"  (chars {hit.start}-{hit.end})")
+        if m.count > len(m.hits):
+            print(f"       … and {m.count - len(m.hits)} more")
+    return EXIT_OK
+
+
+def _grep(settings: Settings, args: argparse.Namespace) -> int:
+    from askfront.index import Index
+    from askfront.textsearch import search_reports
+
+    index = Index.open(settings.index)
+    return print_matches(search_reports(index, args.query, files=report_files(settings, args.file, index)), args.json)
 
 
 def _timeline(settings: Settings, args: argparse.Namespace) -> int:
@@ -429,8 +460,11 @@ def _print_reports(answer) -> int:
     if answer.notice:
         print(f"askfront: notice: {answer.notice}", file=sys.stderr)
     print(shown(answer.answer))
+    from askfront.export import figure_note
+
     for row in answer.reports:
-        flag = "  [CONFLICTS]" if row["conflicting"] else ""
+        note = figure_note(row)
+        flag = f"  [{note.upper() if note == 'conflicts' else note}]" if note else ""
         print(f"\n[{row['n']}] {row['date'] or 'undated'}  {shown(row['title'])}: {shown(row['short_answer'])}{flag}")
         print(
             f"    {shown(row['file'])}  chars {row['start']}-{row['end']}"

@@ -88,6 +88,13 @@ class Settings:
     # Addresses of reverse proxies whose X-Forwarded-For header names the client (comma-separated); by
     # default none: the login throttle counts failures by the socket peer.
     trusted_proxies: str = ""
+    # The app scans corpus/ this often (seconds) and updates the index when reports were added, changed or
+    # removed there; 0 turns it off. A scan only lists names, sizes and times (milliseconds for thousands).
+    watch_s: float = 5.0
+    # A question waits at most this long (seconds) for the one before it (questions are answered one at a
+    # time); then it is refused with a line saying so. A question is at most MAX_QUESTION_CHARS long, so
+    # one takes well under this (demo p95 0.1 s, 2,000 characters about 2 s on 2 cores).
+    ask_wait_s: float = 20.0
 
     def __post_init__(self) -> None:
         """Refuse impossible values when the settings are made, not deep inside a run."""
@@ -122,6 +129,8 @@ class Settings:
             raise ConfigError("ray_workers must be 0..10000 and ray_gpus_per_worker 0..64")
         if not 0 <= self.port < 65536:
             raise ConfigError(f"port must be 0..65535, not {self.port}")
+        if not (0 <= self.watch_s <= 86_400 and 0 < self.ask_wait_s <= 3600):
+            raise ConfigError("watch_s must be 0..86400 (0: off) and ask_wait_s above 0, at most 3600")
         if not math.isfinite(self.reader_min_margin) or not 0 <= self.reader_rank_penalty < 100:
             raise ConfigError("reader_min_margin must be a number and reader_rank_penalty 0..100")
 

@@ -315,39 +315,78 @@ def _sentence(text: str, start: int, end: int, inside: int) -> tuple[int, int]:
 
 
 MAX_ALIASES_BYTES = 64_000  # like a sidecar: a list of names is a few kB
+# Variants every corpus shares, merged beside corpus/aliases.yaml (whose groups join these where they
+# share a name; its first name then names the group).
+BUILTIN_ALIASES = (
+    ("United States", "U.S.", "US", "USA", "U.S.A.", "United States of America"),
+    ("United Kingdom", "UK", "U.K.", "Britain", "Great Britain"),
+    ("United Nations", "UN", "U.N."),
+    ("Islamic State", "ISIL", "ISIS", "IS", "Daesh", "Da'esh", "Islamic State of Iraq and the Levant",
+     "Islamic State of Iraq and Syria", "Islamic State group"),
+)  # fmt: skip
 
 
-def load_aliases(corpus: Path) -> dict[str, str]:
-    """``corpus/aliases.yaml`` as key -> the key of its group's first name. Each entry is a list of
+class Aliases(dict):
+    """Name key -> the key of its alias group; ``spellings``: each group's names as written."""
+
+    def __init__(self, groups: list[tuple[str, ...]]) -> None:
+        super().__init__()
+        parent: dict[str, str] = {}  # groups sharing a name are one: the group met first leads
+
+        def root(key: str) -> str:
+            while parent[key] != key:
+                key = parent[key]
+            return key
+
+        for names in groups:
+            keys = [entity_key(n) for n in names]
+            for key in keys:
+                parent.setdefault(key, key)
+            leader = min({root(k) for k in keys}, key=list(parent).index)
+            for key in keys:
+                parent[root(key)] = leader
+        spelled: dict[str, list[str]] = {}
+        for names in groups:
+            spelled.setdefault(root(entity_key(names[0])), []).extend(names)
+        self.update({key: root(key) for key in parent if root(key) != key})
+        self.spellings = {group: tuple(dict.fromkeys(names)) for group, names in spelled.items()}
+
+
+def load_aliases(corpus: Path) -> Aliases:
+    """The built-in aliases and ``corpus/aliases.yaml`` together. Each entry of the file is a list of
     names, or one line of comma-separated names: ``- ISIL, ISIS, Da'esh, Islamic State``. Read like a
     sidecar (no YAML anchors or aliases, at most 64 kB, a regular file only) and once per change."""
     path = corpus / ALIASES_FILE
     try:
         st = path.lstat()
     except OSError:
-        return {}
+        return _aliases("", 0, 0)
     if not stat.S_ISREG(st.st_mode):
-        return {}
+        return _aliases("", 0, 0)
     if st.st_size > MAX_ALIASES_BYTES:
         raise ConfigError(f"{path}: longer than {MAX_ALIASES_BYTES // 1000} kB; not a list of names")
-    return dict(_aliases(str(path), st.st_mtime_ns, st.st_size))
+    return _aliases(str(path), st.st_mtime_ns, st.st_size)
 
 
 @functools.lru_cache(maxsize=8)
-def _aliases(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, str], ...]:
-    """The parsed aliases of one version of the file (its path, modification time and size are the key)."""
+def _aliases(path: str, mtime_ns: int, size: int) -> Aliases:
+    """The aliases with one version of the file (its path, modification time and size are the key;
+    no path: the built-in ones alone). Callers must not change the result."""
     from askfront.ingest import PlainYAML
 
-    try:
-        raw = yaml.load(Path(path).read_text(encoding="utf-8")[:MAX_ALIASES_BYTES], Loader=PlainYAML) or []
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
-        raise ConfigError(f"{path}: not a list of names ({one_line(err)})") from None
-    if not isinstance(raw, list):
-        raise ConfigError(f"{path}: must be a list, one line of comma-separated names per entry")
-    aliases: dict[str, str] = {}
+    raw = []
+    if path:
+        try:
+            raw = yaml.load(Path(path).read_text(encoding="utf-8")[:MAX_ALIASES_BYTES], Loader=PlainYAML) or []
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
+            raise ConfigError(f"{path}: not a list of names ({one_line(err)})") from None
+        if not isinstance(raw, list):
+            raise ConfigError(f"{path}: must be a list, one line of comma-separated names per entry")
+    groups = []
     for entry in raw:
-        names = entry if isinstance(entry, list) else str(entry).split(",")
-        keys = [entity_key(str(n)) for n in names if str(n).strip()]
-        for key in keys[1:]:
-            aliases[key] = keys[0]
-    return tuple(aliases.items())
+        names = tuple(str(n).strip() for n in (entry if isinstance(entry, list) else str(entry).split(",")))
+        names = tuple(n for n in names if entity_key(n))
+        if len(names) > 1:
+            groups.append(names)
+    # the file's groups first: where one shares a name with a built-in group, the file's first name leads
+    return Aliases(groups + list(BUILTIN_ALIASES))

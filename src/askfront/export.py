@@ -96,11 +96,21 @@ def _cell(text: object) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def figure_note(row: dict[str, Any]) -> str:
+    """What an every-report row's figure is beside the others: 'conflicts', 'other period: since March', ''."""
+    if row.get("conflicting"):
+        return "conflicts"
+    if row.get("other_period"):
+        return f"other period: {row.get('period') or 'none stated'}"
+    return ""
+
+
 def _report_table(rows: list[dict[str, Any]]) -> list[str]:
     """Every report's answer as a Markdown table, sorted by report date, conflicting figures marked."""
-    lines = ["| # | report date | report | answer | conflicts |", "|---|---|---|---|---|"]
+    lines = ["| # | report date | report | answer | figures |", "|---|---|---|---|---|"]
     for r in rows:
-        flag = "**yes**" if r.get("conflicting") else ""
+        note = figure_note(r)
+        flag = f"**{note}**" if note == "conflicts" else _cell(note)
         report = _cell(r.get("title") or r.get("file"))
         lines.append(
             f"| [{r.get('n')}] | {r.get('date') or 'undated'} | {report} | {_cell(r.get('short_answer'))} | {flag} |"

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from askfront.numbers import DISTANCE_UNIT_PATTERN
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Span, Token
 
-_UNIT = r"(?:kilometers|kilometres|km|miles|mi|meters|metres|m|feet|ft)"
+_UNIT = rf"(?:{DISTANCE_UNIT_PATTERN})"  # the shared vocabulary (askfront.numbers)
 _NUM = r"(?:\d[\d,]*(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|dozens of|hundreds of)"
 _APPROX = r"(?:(?:about|around|some|nearly|almost|roughly|approximately|over|under|more than|less than)\s+)?"
 DISTANCE = re.compile(

@@ -13,36 +13,27 @@ import re
 from dataclasses import dataclass
 
 from askfront.entities import MONTH_PATTERN
+from askfront.numbers import (
+    ABOUT,
+    AT_LEAST,
+    AT_MOST,
+    NEARLY,
+    NUMBER_WORD_PATTERN,
+    NUMBER_WORDS,
+    SCALE_PATTERN,
+    SCALES,
+    UNITS,
+    m_is_million,
+)
 
 # How far "about", "almost" … reach, as a share of the figure: wide enough that reports rounding
 # differently ("about 140" vs "137") agree, narrow enough that 34 and 300 never do.
 APPROX = 0.1
 
-_SMALL = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "a dozen": 12, "dozen": 12,
-}  # fmt: skip
-_SCALE = {"hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9, "m": 1e6}
-_LOWER = ("more than", "over", "at least", "upwards of", "in excess of", "greater than", "above", "no fewer than")
-_UPPER = ("up to", "fewer than", "less than", "under", "at most", "no more than", "below")
-_NEAR_BELOW = ("almost", "nearly", "close to", "just under")
-_NEAR = ("about", "around", "approximately", "some", "roughly", "an estimated", "estimated", "circa", "c.")
-# unit word -> (unit, factor to it). Other words after a number ("wounded", "strikes") are counts.
-_UNITS = {
-    "km": ("km", 1.0), "kilometer": ("km", 1.0), "kilometre": ("km", 1.0), "mile": ("km", 1.609344),
-    "meter": ("km", 0.001), "metre": ("km", 0.001), "%": ("%", 1.0), "percent": ("%", 1.0), "per cent": ("%", 1.0),
-    "euro": ("EUR", 1.0), "€": ("EUR", 1.0), "dollar": ("USD", 1.0), "$": ("USD", 1.0), "usd": ("USD", 1.0),
-    "square mile": ("km2", 2.589988), "square kilometer": ("km2", 1.0), "square kilometre": ("km2", 1.0),
-    "km2": ("km2", 1.0), "sq km": ("km2", 1.0),
-}  # fmt: skip
-_WORD_NUMBER = "|".join(sorted((re.escape(w) for w in _SMALL), key=len, reverse=True))
-_SCALES = "|".join(_SCALE)
 _NUMBER = re.compile(  # digits not run into other digits or words ("F16", "5th"), but "2.5m" and "3bn" are whole
-    rf"(?P<currency>[$€])?\s?(?P<num>(?<![\w.,])\d[\d,]*(?:\.\d+)?(?![.,]?\d|(?!(?:{_SCALES})\b)\w)"
-    rf"|\b(?:{_WORD_NUMBER})(?:[- ](?:{_WORD_NUMBER}))?\b)"
-    rf"(?:\s?(?P<scale>{_SCALES})\b)?",
+    rf"(?P<currency>[$€£])?\s?(?P<num>(?<![\w.,])\d[\d,]*(?:\.\d+)?(?![.,]?\d|(?!(?:{SCALE_PATTERN})\b)\w)"
+    rf"|\b(?:{NUMBER_WORD_PATTERN})(?:[- ](?:{NUMBER_WORD_PATTERN}))?\b)"
+    rf"(?:\s?(?P<scale>{SCALE_PATTERN})\b)?",
     re.IGNORECASE,
 )
 _DATE_LIKE = re.compile(rf"\b(?:{MONTH_PATTERN})\.?\s*$|^\s*(?:{MONTH_PATTERN})\b|^(?:st|nd|rd|th)\b", re.IGNORECASE)
@@ -65,21 +56,23 @@ class Figure:
         return self.low <= other.high * (1 + 1e-9) and other.low <= self.high * (1 + 1e-9)
 
 
-def _number(match: re.Match) -> float | None:
+def _number(match: re.Match, text: str) -> float | None:
     raw = match.group("num").lower().replace(",", "")
     try:
         value = float(raw)
     except ValueError:
         parts = re.split(r"[- ]", raw)
-        joined = raw if raw in _SMALL else None
-        if joined is not None:
-            value = float(_SMALL[joined])
-        elif all(p in _SMALL for p in parts):
-            value = float(sum(_SMALL[p] for p in parts))  # twenty-five
+        if raw in NUMBER_WORDS:
+            value = float(NUMBER_WORDS[raw])
+        elif all(p in NUMBER_WORDS for p in parts):
+            value = float(sum(NUMBER_WORDS[p] for p in parts))  # twenty-five
         else:
             return None
     scale = (match.group("scale") or "").lower()
-    return value * _SCALE.get(scale, 1)
+    spaced = match.start("scale") > match.end("num") if scale else False
+    if scale == "m" and not m_is_million(text[: match.start("num")], text[match.end() :], spaced):
+        return value  # "100 m": metres, the unit (see parse_figure)
+    return value * SCALES.get(scale, 1)
 
 
 def parse_figure(text: str) -> Figure | None:
@@ -87,42 +80,125 @@ def parse_figure(text: str) -> Figure | None:
     match = _NUMBER.search(text)
     if match is None:
         return None
-    value = _number(match)
+    value = _number(match, text)
     if value is None:
         return None
     before = text[: match.start()].lower().strip()
     after = text[match.end() :].lower().strip()
+    scale = (match.group("scale") or "").lower()
+    spaced = match.start("scale") > match.end("num") if scale else False
+    metres = scale == "m" and not m_is_million(text[: match.start("num")], text[match.end() :], spaced)
+    if metres:
+        after = "m " + after
     if _DATE_LIKE.search(text[: match.start()]) or _DATE_LIKE.search(after):
         return None  # "May 5", "5 May", "5th": a date, not a figure
     if re.fullmatch(r"(1[89]|20)\d\d", match.group("num")) and not match.group("scale") and not after:
         return None  # a year
     unit, factor = "", 1.0
     if match.group("currency"):
-        unit, factor = _UNITS[match.group("currency")]
+        unit, factor = UNITS[match.group("currency")]
     else:
-        for word, (name, times) in sorted(_UNITS.items(), key=lambda kv: -len(kv[0])):
+        for word, (name, times) in sorted(UNITS.items(), key=lambda kv: -len(kv[0])):
             if re.match(rf"{re.escape(word)}s?\b", after) or (word == "%" and after.startswith("%")):
                 unit, factor = name, times
                 break
     value *= factor
     low, high = value, value
-    if before.endswith(_LOWER):
+    if before.endswith(AT_LEAST):
         high = math.inf
-    elif before.endswith(_UPPER):
+    elif before.endswith(AT_MOST):
         low = 0.0
-    elif before.endswith(_NEAR_BELOW):
+    elif before.endswith(NEARLY):
         low = value * (1 - APPROX)
-    elif before.endswith(_NEAR):
+    elif before.endswith(ABOUT):
         low, high = value * (1 - APPROX), value * (1 + APPROX)
     return Figure(text.strip(), value, low, high, unit)
 
 
-def conflicts(figures: list[Figure | None]) -> list[bool]:
-    """For each figure, whether it disagrees with at least one other (None never does)."""
-    flags = []
-    for i, a in enumerate(figures):
-        flags.append(a is not None and any(b is not None and j != i and not a.meets(b) for j, b in enumerate(figures)))
-    return flags
+# What a figure counts, by the word that names it near the figure: killed and wounded are never compared.
+_COUNTED = {
+    "killed": ("killed", "dead", "died", "deaths", "death toll", "lives", "fatalities", "executed", "massacred"),
+    "wounded": ("wounded", "injured", "hurt"),
+    "missing": ("missing",),
+    "casualties": ("casualties",),
+    "detained": ("captured", "arrested", "detained", "prisoners", "hostages", "abducted", "kidnapped"),
+    "displaced": ("displaced", "fled", "refugees", "evacuated", "homeless"),
+    "strikes": ("strikes", "airstrikes", "air strikes", "raids", "sorties", "bombings", "attacks"),
+}  # fmt: skip
+_COUNTED_WORD = re.compile(
+    r"\b(" + "|".join(re.escape(w) for words in _COUNTED.values() for w in words) + r")\b", re.IGNORECASE
+)
+_KIND_OF = {w: kind for kind, words in _COUNTED.items() for w in words}
+_NEXT_FIGURE = re.compile(rf"\d|\b(?:{NUMBER_WORD_PATTERN})\b|[.;]\s", re.IGNORECASE)
+_FILLER = {"of", "the", "more", "people", "members", "other", "some", "about", "than", "and", "a", "an"}
+_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_PERIODS = (  # a stated time span of a figure, normalised: figures over different spans are not in conflict
+    re.compile(r"\b(since\s+(?:the\s+)?[\w'-]+(?:\s+(?!and\b|said\b|the\b)[\w'-]+){0,2})", re.IGNORECASE),
+    re.compile(
+        r"\b(?:in|over|during)\s+the\s+((?:past|last|previous)\s+(?:[\w-]+\s+)?"
+        r"(?:hours?|days?|weeks?|months?|years?))\b", re.IGNORECASE,
+    ),
+    re.compile(r"\b((?:this|last)\s+(?:week|month|year)|yesterday|today|overnight)\b", re.IGNORECASE),
+    re.compile(rf"\b(?:on|last)\s+({_WEEKDAY})\b", re.IGNORECASE),
+    re.compile(r"\b((?:a|per)\s+(?:day|week|month)|daily|weekly|monthly)\b", re.IGNORECASE),
+    re.compile(r"\b(?:in|during)\s+((?:19|20)\d\d)\b"),
+)  # fmt: skip
+_SAID = re.compile(r"\b(?:said|says|told|announced|reported|added)\s+(?:on\s+)?$", re.IGNORECASE)
+
+
+def counted(sentence: str, start: int, end: int) -> str:
+    """What the figure at ``start``..``end`` of ``sentence`` counts: 'killed', 'wounded', 'strikes' …
+    from the words after it up to the next figure (or, failing that, just before it), else the first
+    word after it ('trucks' -> 'truck'), '' when nothing follows."""
+    rest = sentence[end:]
+    stop = _NEXT_FIGURE.search(rest)
+    window = rest[: stop.start() if stop else 80][:80]
+    found = _COUNTED_WORD.search(window) or _COUNTED_WORD.search(sentence[max(0, start - 40) : start])
+    if found:
+        return _KIND_OF[" ".join(found.group(1).lower().split())]
+    words = [w for w in re.findall(r"[a-z]+", window.lower()) if w not in _FILLER]
+    return words[0].removesuffix("s") if words else ""
+
+
+def period(sentence: str) -> str:
+    """The time span the sentence states for its figures ('since monday', 'past 24 hours'), or ''; when
+    something was said ("said on Thursday") is not a period."""
+    for pattern in _PERIODS:
+        for found in pattern.finditer(sentence):
+            if not _SAID.search(sentence[max(0, found.start() - 20) : found.start()]):
+                return " ".join(found.group(found.lastindex or 0).split())
+    return ""
+
+
+def conflicts(
+    figures: list[Figure | None], things: list[str] | None = None, periods: list[str] | None = None
+) -> list[bool]:
+    """For each figure, whether it disagrees with another that counts the same thing (``things``) over the
+    same stated period (``periods``); None never does."""
+    things = things or [""] * len(figures)
+    periods = [p.casefold() for p in periods or [""] * len(figures)]
+    return [
+        a is not None
+        and any(
+            b is not None and j != i and things[i] == things[j] and periods[i] == periods[j] and not a.meets(b)
+            for j, b in enumerate(figures)
+        )
+        for i, a in enumerate(figures)
+    ]
+
+
+def other_periods(figures: list[Figure | None], things: list[str], periods: list[str]) -> list[bool]:
+    """For each figure, whether it differs from a figure of the same thing stated over another period
+    (shown as 'different periods', not as a conflict)."""
+    periods = [p.casefold() for p in periods]
+    return [
+        a is not None
+        and any(
+            b is not None and j != i and things[i] == things[j] and periods[i] != periods[j] and not a.meets(b)
+            for j, b in enumerate(figures)
+        )
+        for i, a in enumerate(figures)
+    ]
 
 
 def spread(figures: list[Figure | None]) -> str:

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from askfront import extract, verify
-from askfront.answer import LRU, Answer, abstain, citation
+from askfront.answer import Answer, abstain, citation
+from askfront.cache import LRU
 from askfront.embed import DEFAULT_MODEL_SHA256, check_default_model, default_model_path, file_sha256
 from askfront.errors import ModelError
+from askfront.numbers import SCALE_PATTERN
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -245,7 +247,7 @@ _NUMBER = (
     r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"sixty|seventy|eighty|ninety|hundred|a\s+hundred|dozens?|hundreds|thousands|millions)"
 )
-_SCALE = r"(?:thousand|million|billion|trillion|bn|m)"
+_SCALE = rf"(?:{SCALE_PATTERN})"  # the shared vocabulary (askfront.numbers)
 _UNIT = (
     r"(?:(?:square\s+|sq\.?\s+|cubic\s+)?(?:kilometers|kilometres|km|miles|mi|meters|metres|feet|acres|hectares)|"
     r"euros?|dollars?|pounds?|US\s+dollars|barrels|tons|tonnes|per\s*cent|percent|%)"

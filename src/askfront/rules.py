@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from askfront import extract
-from askfront.answer import LRU, Answer, abstain, citation
+from askfront.answer import Answer, abstain, citation
+from askfront.cache import LRU
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -10,6 +10,7 @@ the new answerer under it and closes the old index.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import re
 import shutil
@@ -17,7 +18,8 @@ import sys
 import tempfile
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,7 +44,9 @@ if TYPE_CHECKING:
     from askfront.answer import Answer, Citation, Conversation
     from askfront.embed import Embedder
     from askfront.index import ReportRow
-    from askfront.views import MentionRow, NameRow, TimelineRow
+    from askfront.textsearch import ReportMatches, Term
+    from askfront.views import NameRow, TimelineRow
+    from askfront.watch import CorpusWatcher
 
 # The demo report's example questions: shown only while the demo report is in the corpus.
 DEMO_REPORT = "misrata-militia-gain-back-territory.txt"
@@ -56,6 +60,7 @@ DEMO_EXAMPLES = (
 PARAGRAPHS_KEPT = 64  # reports whose paragraph starts are remembered (see Service.where)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
 _LINE_BREAK = re.compile(r"\n\s*")
+TRASH = ".trash"  # deleted reports go to corpus/.trash/<when>/ (hidden: never indexed), so Undo can restore them
 EXPORTS_KEPT = 50  # exported .md files kept on disk (oldest removed first); all removed at exit
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 # What a file is, by its first bytes: an upload whose content is one of these is refused, whatever its name.
@@ -103,6 +108,9 @@ class Service:
         self._export_count = 0
         self._written: dict[tuple[str, str], Path] = {}  # (extension, content sha256) -> its export file
         self._paragraphs: OrderedDict[tuple[int, str], list[int]] = OrderedDict()  # see where()
+        self._trashed: list[tuple[Path, str]] = []  # (trash folder, corpus path) of deletions, latest last
+        self.activity = ""  # what the background index update is doing, for the status line
+        self.watcher: CorpusWatcher | None = None
 
     @classmethod
     def start(cls, settings: Settings, log: Callable[[str], None] = _log) -> Service:
@@ -131,8 +139,21 @@ class Service:
         answerer.warm_up()
         return cls(settings, embedder, answerer, log)
 
+    @contextlib.contextmanager
+    def _answering(self) -> Iterator[None]:
+        """The answerer's lock, waited for at most ``settings.ask_wait_s``: one slow question cannot hold
+        the others for longer; they are refused with a line saying so."""
+        if not self._lock.acquire(timeout=self.settings.ask_wait_s):
+            raise AskfrontError(
+                f"busy with another question for over {self.settings.ask_wait_s:g} s; ask again in a moment"
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     def ask(self, question: str, history: list[Answer] | None = None, filters: Filters | None = None) -> Answer:
-        with self._lock:
+        with self._answering():
             return self.answerer.ask(question, history=history, filters=filters)
 
     def every_report(
@@ -141,7 +162,7 @@ class Service:
         """Each report's own answer to ``question``, side by side, conflicting figures flagged."""
         from askfront.across import every_report
 
-        with self._lock:
+        with self._answering():
             return every_report(self.answerer, question, history=history, filters=filters)
 
     def aliases(self) -> dict[str, str]:
@@ -157,19 +178,39 @@ class Service:
         with self._lock:
             return views.names(self.answerer.retriever.index, aliases)
 
-    def mentions(self, key: str) -> list[MentionRow]:
-        from askfront import views
-
-        aliases = self.aliases()
-        with self._lock:
-            return views.mentions(self.answerer.retriever.index, key, aliases)
-
     def reports_naming(self, key: str) -> list[str]:
+        """The reports that write the name (by text; see name_reports), for restricting questions to them."""
+        return sorted(m.path for m in self.name_reports(key))
+
+    def grep(self, wanted: str | list[Term], files: tuple[str, ...] = ()) -> list[ReportMatches]:
+        """Every report holding the words or phrases (askfront.textsearch), newest first."""
+        from askfront.textsearch import search_reports
+
+        with self._lock:
+            return search_reports(self.answerer.retriever.index, wanted, files=files)
+
+    def hit_spans(self, path: str, wanted: str | list[Term]) -> list[tuple[int, int]]:
+        """Every hit of the terms in one report (any of them), for marking the whole report."""
+        from askfront.textsearch import all_spans
+
+        with self._lock:
+            return all_spans(self.answerer.retriever.index, path, wanted)
+
+    def name_terms(self, key: str) -> list[Term]:
+        """The spellings of a name's group (recognised, aliases, built-in) as text-search terms."""
         from askfront import views
 
         aliases = self.aliases()
         with self._lock:
-            return views.reports_naming(self.answerer.retriever.index, key, aliases)
+            return views.terms_of_name(self.answerer.retriever.index, key, aliases)
+
+    def name_reports(self, key: str) -> list[ReportMatches]:
+        """Every report that writes the name (any spelling), found by text: also where the name finder missed it."""
+        from askfront import views
+
+        aliases = self.aliases()
+        with self._lock:
+            return views.reports_mentioning(self.answerer.retriever.index, key, aliases)
 
     def timeline(self, key: str = "", files: tuple[str, ...] = ()) -> list[TimelineRow]:
         from askfront import views
@@ -226,10 +267,9 @@ class Service:
             index = self.answerer.retriever.index
             m = index.manifest
             reports = len(index.documents())
-        return (
-            f"Index: {_plural(reports, 'report')}, {_plural(m.chunks, 'passage')} · "
-            f"model {m.model_name} · built {m.built_at}"
-        )
+        line = f"Index: {_plural(reports, 'report')}, {_plural(m.chunks, 'passage')} · model {m.model_name}"
+        line += f" · built {m.built_at}"
+        return f"{line} · {self.activity}" if self.activity else line
 
     def reports(self) -> list[ReportRow]:
         """Every indexed report: title, date, source, file, passages, when indexed."""
@@ -240,17 +280,19 @@ class Service:
         """Update the index from the corpus (incremental), then answer from the new one."""
         from askfront.answerers import load_answerer
         from askfront.build import build_index
+        from askfront.index import live_version
 
         if not self._build_lock.acquire(blocking=False):
             return "A rebuild is already running."
         try:
             messages: list[str] = []
             report = build_index(self.settings, self.embedder, log=messages.append, progress=True, parallel=False)
-            fresh = load_answerer(self.settings, self.embedder)
-            with self._lock:
-                old, self.answerer = self.answerer, fresh
-                self.generation += 1
-            old.retriever.index.close()  # no question holds it: they all take the lock
+            if report.written or live_version(self.settings.index) != self.answerer.retriever.index.folder:
+                fresh = load_answerer(self.settings, self.embedder)
+                with self._lock:
+                    old, self.answerer = self.answerer, fresh
+                    self.generation += 1
+                old.retriever.index.close()  # no question holds it: they all take the lock
             for line in messages:
                 self.log(line)
             self.log(f"askfront: rebuild: {report.summary()}")
@@ -260,6 +302,27 @@ class Service:
             return f"askfront: error: {err}"
         finally:
             self._build_lock.release()
+
+    def watch(self) -> None:
+        """Follow the corpus folder from now on: reports added, changed or removed there (by any program)
+        are indexed in the background every ``settings.watch_s`` seconds; the status line says so."""
+        from askfront.watch import CorpusWatcher
+
+        if self.watcher is None:
+            self.watcher = CorpusWatcher(self.settings.corpus, self.settings.watch_s, self.sync)
+            self.watcher.start()
+
+    def sync(self) -> str:
+        """One background update after the corpus changed, its progress and outcome on the status line."""
+        self.activity = "updating the index from the corpus folder…"
+        self.generation += 1  # the pages show the line
+        result = self.rebuild()
+        first = result.splitlines()[0] if result else ""
+        failed = first.startswith("askfront: error") or " 0 failed" not in first
+        when = datetime.now().strftime("%H:%M:%S")
+        self.activity = f"corpus checked {when}: {first}" if failed else f"in step with the corpus folder ({when})"
+        self.generation += 1
+        return result
 
     def check_upload(self, path: str | Path, original: str, replacing: str = "") -> tuple[str, bytes]:
         """The safe name and bytes of an upload that can be indexed; ConfigError with a one-line reason
@@ -318,12 +381,40 @@ class Service:
         raise ConfigError(f"{rel}: no such report in {self.settings.corpus}")
 
     def delete_report(self, rel: str) -> str:
-        """Remove a report (and its metadata file) from the corpus, then rebuild."""
+        """Move a report (and its metadata file) to the corpus's trash folder (never indexed), then
+        rebuild; ``undo_delete`` puts it back."""
         path = self.corpus_file(rel)
-        path.unlink()
-        sidecar_path(path).unlink(missing_ok=True)
-        self.log(f"askfront: deleted {shown(rel)}")
-        return f"Deleted {rel}.\n" + self.rebuild()
+        folder = self.settings.corpus / TRASH / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+        sidecar = sidecar_path(path)
+        if sidecar.exists():
+            sidecar.rename(sidecar_path(target))
+        self._trashed.append((folder, rel))
+        self.log(f"askfront: deleted {shown(rel)} (moved to {shown(str(folder))})")
+        return f"Deleted {rel} (kept in {TRASH}/ until you empty it; Undo puts it back).\n" + self.rebuild()
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._trashed)
+
+    def undo_delete(self) -> str:
+        """Put the last deleted report (and its metadata) back where it was, then rebuild."""
+        if not self._trashed:
+            raise ConfigError("nothing to undo")
+        folder, rel = self._trashed[-1]
+        source, target = folder / rel, self.settings.corpus / rel
+        if target.exists() or target.is_symlink():
+            raise ConfigError(f"{rel}: a report of that name is in the corpus again; not overwritten")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.rename(target)
+        if sidecar_path(source).exists():
+            sidecar_path(source).rename(sidecar_path(target))
+        self._trashed.pop()
+        shutil.rmtree(folder, ignore_errors=True)
+        self.log(f"askfront: restored {shown(rel)}")
+        return f"Restored {rel}.\n" + self.rebuild()
 
     def replace_report(self, rel: str, upload: str | Path) -> str:
         """Replace a report's file with an upload of the same type (checked like any upload), then rebuild."""
@@ -378,7 +469,9 @@ class Service:
         return path
 
     def close(self) -> None:
-        """Close the index and remove the exported files."""
+        """Stop following the corpus, close the index and remove the exported files."""
+        if self.watcher is not None:
+            self.watcher.stop()
         with self._lock:
             self.answerer.retriever.index.close()
         self._exports.cleanup()

@@ -31,6 +31,12 @@ def iso_date_bounds(date: str) -> tuple[str, str] | None:
     return f"{year:04d}-{months[0]:02d}-{days[0]:02d}", f"{year:04d}-{months[1]:02d}-{days[1]:02d}"
 
 
+def date_key(date: str) -> str:
+    """A report date as a sort key: its first day, or '' when undated (sorted newest first, undated last)."""
+    bounds = iso_date_bounds(date or "")
+    return bounds[0] if bounds else ""
+
+
 @dataclass
 class Document:
     """One report as text. ``pages`` holds the text offset where each PDF page starts (empty otherwise)."""

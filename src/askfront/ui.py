@@ -24,9 +24,9 @@ from askfront.config import Settings
 from askfront.entities import NAME_KINDS
 from askfront.errors import AskfrontError, ConfigError, one_line
 from askfront.ingest import SUFFIXES
+from askfront.page_search import hit_list, matches_html, search_panel
 from askfront.service import Service, safe_upload_name
 from askfront.types import Filters
-from askfront.views import MentionRow
 from askfront.views import timeline_csv as views_csv
 
 if TYPE_CHECKING:
@@ -133,30 +133,30 @@ def answer_markdown(answer: Answer, where: Callable[[Citation], str] = lambda c:
 def every_report_markdown(answer: Answer, turn: int, notes: list[str]) -> str:
     """An every-report answer: the summary, then one table row per report (sorted by report date), with
     its [n] link and the conflicting figures marked."""
+    from askfront.export import figure_note
+
     lines = [escape_markdown(answer.answer), "", "| | report date | report | answer | |", "|---|---|---|---|---|"]
     for row in answer.reports:
-        flag = "**conflicts**" if row["conflicting"] else ""
+        note = figure_note(row)
+        flag = "**conflicts**" if note == "conflicts" else escape_markdown(note)
         title = escape_markdown(row["title"] or row["file"]).replace("|", "\\|")
         short = escape_markdown(row["short_answer"]).replace("|", "\\|")
         lines.append(f"| {cite_link(turn, row['n'])} | {row['date'] or 'undated'} | {title} | {short} | {flag} |")
     return "\n".join(lines) + ("\n\n" + "\n\n".join(notes) if notes else "")
 
 
-def mentions_html(rows: list[MentionRow]) -> str:
-    """Where a name is mentioned: report by report, each mention with the text around it, the name marked."""
-    if not rows:
-        return "<p>No report mentions it.</p>"
-    parts, current = [], None
-    for r in rows:
-        if r.path != current:
-            current = r.path
-            parts.append(f"<h4>{html.escape(r.title)}{html.escape(f' ({r.date})' if r.date else '')}</h4>")
-            parts.append(f'<p class="where">{html.escape(r.path)}</p>')
-        context = html.escape(r.context)
-        name = html.escape(" ".join(r.text.split()))
-        context = context.replace(name, f"<mark>{name}</mark>", 1)
-        parts.append(f'<p class="mention">…{context}… <span class="where">characters {r.start}-{r.end}</span></p>')
-    return '<div class="source">' + "".join(parts) + "</div>"
+def timeline_note(rows: list) -> str:
+    """'12 dated sentences (3 from undated reports …)': what the timeline holds and what it cannot."""
+    text = f"{len(rows)} dated sentence{'' if len(rows) == 1 else 's'}"
+    undated = sum(not r.report_date for r in rows)
+    if undated:
+        text += (
+            f'; {undated} from undated reports (a sentence\'s own full date, such as "Dec. 26, 2016", stands '
+            'without a report date; "May 5" or "on Monday" needs one: give the report a date)'
+        )
+    if len(rows) > TIMELINE_SHOWN:
+        text += f" (first {TIMELINE_SHOWN} shown)"
+    return text
 
 
 def _dated(c: Citation) -> str:
@@ -256,7 +256,17 @@ CSS = """
 .source .not-answer { color: #b00020; font-weight: 600; }
 .source .where, .source .origin { color: #555; font-size: 0.9em; margin: 0; }
 #chat a.cite { font-weight: 600; text-decoration: none; }
+#chat table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; }
+#chat th, #chat td { word-break: normal !important; overflow-wrap: normal !important; hyphens: none; }
+#chat th { white-space: nowrap; }
+#chat td { min-width: 3.5em; vertical-align: top; }
+#reports-table td, #reports-table th { word-break: normal !important; overflow-wrap: anywhere; }
 .askfront-hidden { display: none !important; }
+.hit-list .snippet a.hit { color: inherit; text-decoration: none; display: block; }
+.hit-list .snippet a.hit:hover { background: #f3f3f3; }
+.hit-list mark, .report-text mark.hit { background: #fff3b0; }
+.hit-list .hits { color: #555; font-weight: normal; }
+#active-filter { background: #fff8e1; border-left: 4px solid #f9a825; padding: 2px 8px; }
 @media (max-width: 700px) {
   #chat { height: 360px !important; }
   #sources > * { order: 2; }
@@ -280,16 +290,53 @@ JS = """
     box.dispatchEvent(new Event("input", { bubbles: true }));
     document.querySelector("#passage")?.scrollIntoView({ block: "nearest" });
   }, true);
+  document.addEventListener("click", (event) => {  // a hit in a search list: that report, at the hit
+    const link = event.target.closest && event.target.closest("a.hit");
+    if (!link) return;
+    event.preventDefault();
+    const found = (link.getAttribute("href") || "").match(/hit-(\\d+)-(\\d+)-(\\d+)/);
+    const panel = link.closest("#search-panel, #names-panel");
+    const box = panel && panel.querySelector(".hit-pick textarea, .hit-pick input");
+    if (!found || !box) return;
+    box.value = `${found[1]}:${found[2]}:${found[3]}:${Date.now()}`;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }, true);
 }
 """
 SCROLL_JS = """
 (...args) => {
   setTimeout(() => {
-    for (const box of document.querySelectorAll("#passage .passage, #report-view .report-text")) {
+    const boxes = "#passage .passage, #report-view .report-text, .hit-report-view .report-text";
+    for (const box of document.querySelectorAll(boxes)) {
       const mark = box.querySelector("mark.answer-span, .quote, .closest");
       if (mark) box.scrollTop = mark.offsetTop - box.offsetTop - box.clientHeight / 3;
     }
   }, 50);
+  return args;
+}
+"""
+
+# After an answer: the chat scrolls so the new answer's first line (its bold short answer) is at the top
+# of the chat box, and on a phone the page scrolls to it too (Gradio's own autoscroll, off, would show the
+# answer's last line: on a phone the answer itself went out of view).
+ANSWER_JS = """
+(...args) => {
+  const show = () => {
+    const bots = document.querySelectorAll("#chat .message.bot, #chat [data-testid='bot']");
+    const last = bots[bots.length - 1];
+    if (!last) return;
+    let box = last.parentElement;
+    const scrolls = (el) =>
+      el.scrollHeight > el.clientHeight + 1 && /(auto|scroll)/.test(getComputedStyle(el).overflowY);
+    while (box && box !== document.body && !scrolls(box)) box = box.parentElement;
+    if (box && box !== document.body) {
+      box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    }
+    const top = last.getBoundingClientRect().top;
+    if (window.innerWidth < 700 && (top < 0 || top > window.innerHeight * 0.6)) window.scrollBy(0, top - 60);
+  };
+  setTimeout(show, 150);
+  setTimeout(show, 600);
   return args;
 }
 """
@@ -350,7 +397,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
         """Status line, reports table, report filters and pickers, names and timeline as the live index has
         them (the outputs ``view`` lists, in its order)."""
         rows = service.reports()
-        table = [[r.title, r.date, r.source, r.path, r.passages, r.indexed_at] for r in rows]
+        table = [[r.title, r.date or "undated", r.source, r.passages] for r in rows]
         titles = [(f"{r.title} ({r.path})" if r.title != r.path else r.path, r.path) for r in rows]
         names, picks = name_list("all")
         return (
@@ -421,8 +468,20 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
     @page_errors
     def name_detail(key):
         if not key:
-            return "<p>Pick a name to see where the reports mention it.</p>"
-        return mentions_html(service.mentions(key))
+            return "<p>Pick a name to see where the reports mention it.</p>", [], ""
+        wanted = service.name_terms(key)
+        matches = service.name_reports(key)
+        spelled = ", ".join(sorted({t.words for t in wanted}))
+        return matches_html(matches, f"{key} (as {spelled})"), [(m.path, wanted) for m in matches], ""
+
+    @page_errors
+    def filter_line(files, since, until):
+        """The filters that are on, beside the question box, with the button that clears them."""
+        text = export.filters_text({"files": list(files or ()), "since": since or "", "until": until or ""})
+        return (
+            gr.update(value=f"Questions go only to {escape_markdown(text)}" if text else "", visible=bool(text)),
+            gr.update(visible=bool(text)),
+        )
 
     @page_errors
     def restrict_to(key):
@@ -436,12 +495,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
         rows = service.timeline(key or "", tuple(files or ()))
         table = [[r.iso, r.date_text, r.sentence, r.title, r.path] for r in rows[:TIMELINE_SHOWN]]
         path = service.export(views_csv(rows), f"askfront-timeline-{datetime.now():%Y-%m-%d-%H%M%S}.csv")
-        return (
-            table,
-            str(path),
-            f"{len(rows)} dated sentence{'' if len(rows) == 1 else 's'}"
-            + (f" (first {TIMELINE_SHOWN} shown)" if len(rows) > TIMELINE_SHOWN else ""),
-        )
+        return table, str(path), timeline_note(rows)
 
     @page_errors
     def pick(history, turn, choice):
@@ -468,9 +522,13 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
         return report_html(service, citation, answering=not answer.abstained)
 
     @page_errors
-    def upload(paths):
+    def upload(paths, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's progress bar)
+        """Added reports are indexed at once, no second click; the result shows beside the upload box."""
         message = service.add_reports([str(p) for p in paths or []])
-        return message, None  # the upload box is emptied: the next upload never re-adds these files
+        if "\nAdded " in f"\n{message}":
+            progress(0, desc="Indexing the new reports")
+            message += "\n" + service.rebuild()
+        return message, None, *index_view()  # the upload box is emptied: the next upload never re-adds these
 
     @page_errors
     def rebuild(progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's way to show a progress bar)
@@ -491,10 +549,23 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
         return service.set_metadata(rel, title or "", date or "", source or ""), *index_view()
 
     @page_errors
+    def ask_delete(rel):
+        if not rel:
+            raise ConfigError("choose a report first")
+        return gr.update(value=f"Delete **{escape_markdown(rel)}**? It moves to the corpus's trash folder.",
+                         visible=True), gr.update(visible=True)  # fmt: skip
+
+    @page_errors
     def delete_report(rel):
         if not rel:
             raise ConfigError("choose a report first")
-        return service.delete_report(rel), *index_view()
+        message = service.delete_report(rel)
+        return message, gr.update(visible=False), gr.update(visible=False), gr.update(visible=True), *index_view()
+
+    @page_errors
+    def undo_delete():
+        message = service.undo_delete()
+        return message, gr.update(visible=service.can_undo), *index_view()
 
     @page_errors
     def replace_report(rel, path):
@@ -527,6 +598,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
                     elem_id="chat",
                     buttons=["copy"],
                     group_consecutive_messages=False,
+                    autoscroll=False,  # ANSWER_JS shows the start of each new answer instead
                 )
                 with gr.Row():
                     question = gr.Textbox(
@@ -534,6 +606,9 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     every = gr.Button("Every report", scale=1, elem_id="every-report")
+                with gr.Row():
+                    active_filter = gr.Markdown("", visible=False, elem_id="active-filter")
+                    clear_filter = gr.Button("Clear filter", size="sm", scale=0, visible=False, elem_id="clear-filter")
             with gr.Column(scale=2, min_width=320, elem_id="sources"):
                 gr.Markdown("### Sources")
                 cited = gr.Radio(label="Citations", choices=[], elem_id="citations")
@@ -543,6 +618,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
                 report_view = gr.HTML("", elem_id="report-view")
         if examples:
             gr.Examples(examples, inputs=question, label="Example questions")
+        search_panel(service, page_errors, SCROLL_JS)
         with gr.Accordion("Filters", open=False), gr.Row():
             files = gr.Dropdown([], multiselect=True, label="Only these reports (by title)", elem_id="filter-files")
             since = gr.Textbox(label="Dated on/after (YYYY[-MM[-DD]])", elem_id="filter-since")
@@ -556,7 +632,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
                 name_pick = gr.Dropdown([], label="Name", elem_id="name-pick")
                 restrict = gr.Button("Ask only the reports that mention it", elem_id="restrict")
             restricted = gr.Markdown("", elem_id="restricted")
-            name_mentions = gr.HTML("<p>Pick a name to see where the reports mention it.</p>", elem_id="mentions")
+            name_mentions, name_found, name_report = hit_list(service, page_errors, SCROLL_JS, "mentions")
         with gr.Accordion("Timeline", open=False, elem_id="timeline-panel"):
             with gr.Row():
                 timeline_name = gr.Dropdown([], label="Only sentences that name", elem_id="timeline-name")
@@ -576,9 +652,10 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
                 download_csv = gr.DownloadButton("Download CSV", elem_id="download-csv")
         with gr.Accordion("Reports", open=False, elem_id="reports-panel"):
             table = gr.Dataframe(
-                headers=["title", "date", "source", "file", "passages", "indexed"],
+                headers=["title", "date", "source", "passages"],
                 interactive=False,
                 wrap=True,
+                column_widths=["40%", "15%", "35%", "10%"],
                 elem_id="reports-table",
             )
             uploads = gr.File(
@@ -587,7 +664,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
                 file_types=sorted(SUFFIXES),
                 elem_id="upload",
             )
-            added = gr.Textbox(label="Added", interactive=False, elem_id="added")
+            added = gr.Textbox(label="Added", interactive=False, lines=2, elem_id="added")
             rebuild_button = gr.Button("Rebuild index", elem_id="rebuild")
             with gr.Row():
                 report = gr.Dropdown([], label="Report", elem_id="report-pick")
@@ -597,6 +674,10 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             with gr.Row():
                 save = gr.Button("Save title, date and source", elem_id="save-meta")
                 delete = gr.Button("Delete this report", variant="stop", elem_id="delete-report")
+                undo = gr.Button("Undo delete", visible=False, elem_id="undo-delete")
+            with gr.Row():
+                confirm_text = gr.Markdown("", visible=False, elem_id="confirm-delete-text")
+                confirm = gr.Button("Yes, delete it", variant="stop", visible=False, elem_id="confirm-delete")
             replacement = gr.File(label="Replace this report with", file_count="single", elem_id="replace-file")
             replace = gr.Button("Replace", elem_id="replace")
             rebuilt = gr.Textbox(label="Index", interactive=False, lines=3, elem_id="rebuilt")
@@ -605,11 +686,20 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
                 timeline_table, timeline_csv, timeline_count]  # fmt: skip
         outputs = [question, chat, history, cited, passage, exported, download_md, download_csv, report_view, turn]
         inputs = [question, chat, history, files, since, until]
-        question.submit(chat_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS)
-        send.click(chat_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS)
-        every.click(every_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS)
+        question.submit(chat_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS).then(
+            None, js=ANSWER_JS
+        )
+        send.click(chat_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS).then(
+            None, js=ANSWER_JS
+        )
+        every.click(every_turn, inputs, outputs, api_visibility="private").then(None, js=SCROLL_JS).then(
+            None, js=ANSWER_JS
+        )
         kind.change(name_list, kind, [names_table, name_pick], api_visibility="private")
-        name_pick.change(name_detail, name_pick, name_mentions, api_visibility="private")
+        name_pick.change(name_detail, name_pick, [name_mentions, name_found, name_report], api_visibility="private")
+        for box in (files, since, until):
+            box.change(filter_line, [files, since, until], [active_filter, clear_filter], api_visibility="private")
+        clear_filter.click(lambda: ([], "", ""), None, [files, since, until], api_visibility="private")
         restrict.click(restrict_to, name_pick, [files, restricted], api_visibility="private")
         timeline_inputs = [timeline_name, timeline_files]
         timeline_outputs = [timeline_table, timeline_csv, timeline_count]
@@ -622,11 +712,16 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
         open_button.click(open_report, [history, turn, cited], report_view, api_visibility="private").then(
             None, js=SCROLL_JS
         )
-        uploads.upload(upload, uploads, [added, uploads], api_visibility="private")
+        uploads.upload(upload, uploads, [added, uploads, *view], api_visibility="private")
         rebuild_button.click(rebuild, None, [rebuilt, *view], api_visibility="private")
         report.change(pick_report, report, [title, date, source], api_visibility="private")
         save.click(save_metadata, [report, title, date, source], [rebuilt, *view], api_visibility="private")
-        delete.click(delete_report, report, [rebuilt, *view], api_visibility="private")
+        delete.click(ask_delete, report, [confirm_text, confirm], api_visibility="private")
+        confirm.click(delete_report, report, [rebuilt, confirm_text, confirm, undo, *view], api_visibility="private")
+        report.change(
+            lambda _r: (gr.update(visible=False),) * 2, report, [confirm_text, confirm], api_visibility="private"
+        )
+        undo.click(undo_delete, None, [rebuilt, undo, *view], api_visibility="private")
         replace.click(replace_report, [report, replacement], [rebuilt, replacement, *view], api_visibility="private")
         app.load(index_view, None, view, api_visibility="private", show_progress="hidden")
         gr.Timer(REFRESH_S).tick(refresh, seen, view, api_visibility="private", show_progress="hidden")
@@ -674,6 +769,7 @@ def serve(settings: Settings) -> None:
     hosts = allowed_hosts(host, settings.allowed_hosts.split(","))
     trust_proxies(settings)
     service = Service.start(settings)
+    service.watch()  # reports copied into corpus/ while the app runs are indexed in the background
     stop_on_sigterm()
     app = build_ui(service, logout=auth is not None)
     print(f"askfront: serving on http://{host}:{port}" + (" (login required)" if auth else ""), flush=True)

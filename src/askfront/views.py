@@ -11,7 +11,9 @@ import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from askfront.entities import entity_key
 from askfront.index import Index
+from askfront.textsearch import ReportMatches, Term, name_terms, search_reports
 
 MENTIONS_SHOWN = 200  # mentions listed for one name (all of its reports are always listed)
 CONTEXT = 120  # characters of report text shown each side of a mention
@@ -97,9 +99,29 @@ def mentions(index: Index, key: str, aliases: dict[str, str], limit: int = MENTI
     return rows
 
 
+def spellings(index: Index, key: str, aliases: dict[str, str]) -> list[str]:
+    """Every way the reports and the aliases write the name ``key``'s group."""
+    group = canonical(key, aliases)
+    written = {text for _path, _start, _end, text, _kind in index.mentions(_keys(index, key, aliases))}
+    return sorted(written | set(getattr(aliases, "spellings", {}).get(group, ())) | {group})
+
+
+def reports_mentioning(
+    index: Index, name: str, aliases: dict[str, str], files: tuple[str, ...] = ()
+) -> list[ReportMatches]:
+    """Every report whose text holds the name (as typed, or a key), any of its variants or aliases,
+    found by text, not only where the name finder tagged it; newest first, with counts."""
+    return search_reports(index, terms_of_name(index, name, aliases), any_term=True, files=files)
+
+
+def terms_of_name(index: Index, name: str, aliases: dict[str, str]) -> list[Term]:
+    """The name as typed and every spelling of its group, as text-search terms."""
+    return name_terms([name, *spellings(index, canonical(entity_key(name), aliases), aliases)])
+
+
 def reports_naming(index: Index, key: str, aliases: dict[str, str]) -> list[str]:
     """The reports that mention the name ``key`` (for restricting questions to them)."""
-    return sorted({row[0] for row in index.mentions(_keys(index, key, aliases))})
+    return sorted(m.path for m in reports_mentioning(index, key, aliases))
 
 
 def timeline(index: Index, aliases: dict[str, str], key: str = "", files: tuple[str, ...] = ()) -> list[TimelineRow]:
