@@ -22,8 +22,8 @@ from askfront.across import every_report
 from askfront.answerers import load_answerer
 from askfront.build import build_index
 from askfront.config import Settings
-from askfront.errors import ConfigError
 from askfront.entities import UNUSED_PIPES, entity_key, load_aliases, load_ner, resolve_date
+from askfront.errors import ConfigError
 from askfront.figures import conflicts, counted, parse_figure, period, spread
 from askfront.index import Index
 from askfront.retrieve import Filters

@@ -47,22 +47,39 @@ def test_device_setting_on_a_machine_without_a_gpu() -> None:
 
 
 @pytest.fixture(scope="module")
-def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def ray_head() -> Iterator[str]:
+    """A Ray head of our own on 127.0.0.1: its own port and temp folder, in its own process group, stopped
+    by signalling that group, so another Ray cluster on this machine is neither joined nor stopped."""
+    import tempfile
+
     assert RAY, "the ray extra is part of dev: pip install -e '.[dev]'"
     port = _free_port()
-    started = subprocess.run(
-        [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
-         "--include-dashboard", "false", "--disable-usage-stats"],
-        capture_output=True, text=True, timeout=120,
+    temp = tempfile.mkdtemp(prefix="askfront-ray-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    head = subprocess.Popen(
+        [RAY, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port),
+         "--num-cpus", "2", "--temp-dir", temp, "--include-dashboard", "false", "--disable-usage-stats"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True,
     )  # fmt: skip
-    assert started.returncode == 0, started.stderr[-2000:]
-    yield f"127.0.0.1:{port}"
-    subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
+    address = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while subprocess.run([RAY, "status", "--address", address], capture_output=True, env=env).returncode != 0:
+        assert head.poll() is None, head.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "the Ray head did not start in 120 s"
+        time.sleep(1)
+    yield address
+    os.killpg(head.pid, signal.SIGTERM)  # --block: ray stops what it started
+    try:
+        head.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(head.pid, signal.SIGKILL)
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def _askfront(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}  # only the address given
     return subprocess.run(
-        [sys.executable, "-m", "askfront", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "askfront", *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env
     )
 
 
@@ -115,6 +132,7 @@ def test_a_worker_killed_mid_build_never_breaks_the_index(ray_head: str, tmp_pat
     proc = subprocess.Popen(
         [sys.executable, "-m", "askfront", "index", "--ray", ray_head, "--no-progress"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("RAY_")},
     )  # fmt: skip
     deadline, killed = time.monotonic() + 300, None
     while killed is None and proc.poll() is None and time.monotonic() < deadline:
@@ -126,12 +144,10 @@ def test_a_worker_killed_mid_build_never_breaks_the_index(ray_head: str, tmp_pat
         time.sleep(0.05)
     out, err = proc.communicate(timeout=600)
     assert killed is not None, "no worker was seen embedding"
-    if proc.returncode == 0:  # the actor was restarted and its batch retried
-        assert "150 added" in out
-        assert len(Index.open(tmp_path / "index").manifest.files) == 154
-    else:  # or the build stopped with one line, and the live index is the one from before
-        assert proc.returncode == 2 and "askfront: error: the Ray cluster" in err and "Traceback" not in err
-        assert live_version(tmp_path / "index") == before and Index.open(tmp_path / "index").verify() == []
+    # the actor is restarted and its batch retried (cluster.RETRIES): the build completes
+    assert proc.returncode == 0, err[-2000:]
+    assert "150 added" in out and live_version(tmp_path / "index") != before
+    assert len(Index.open(tmp_path / "index").manifest.files) == 154 and Index.open(tmp_path / "index").verify() == []
     finished = _askfront("index", "--no-progress", cwd=tmp_path)  # and the next run, without Ray, completes
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert len(Index.open(tmp_path / "index").manifest.files) == 154

@@ -72,7 +72,7 @@ def test_upload_limit_is_the_same_megabytes_as_indexing(tmp_path: Path, service:
     fits.write_bytes(b"Title\n\n" + b"x" * 993)  # 1,000 bytes
     too_big.write_bytes(b"Title\n\n" + b"x" * 994)  # 1,001 bytes
     lines = service.add_reports([str(fits), str(too_big)]).splitlines()
-    assert lines == ["Added fits.txt. Rebuild the index to search it.",
+    assert lines == ["Added fits.txt.",
                      "Not added: big.txt: too large (0.0 MB > 0.001 MB limit)"]  # fmt: skip
     report = build_index(service.settings, service.embedder, log=lambda _: None, progress=False)
     assert "fits.txt" in report.added and "fits.txt" not in report.failed
@@ -232,3 +232,76 @@ def test_metadata_edits_keep_other_keys_and_never_replace_a_broken_sidecar(servi
         service.set_metadata(rel, "Other title", "", "")
     assert sidecar.name in str(err.value) and "not valid YAML" in str(err.value) and "\n" not in str(err.value)
     assert sidecar.read_text(encoding="utf-8") == broken  # nothing in it lost
+
+
+def test_reports_copied_into_the_corpus_are_indexed_in_the_background(tmp_path: Path, embedder: Embedder) -> None:
+    import time
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(DEMO, corpus)
+    settings = Settings(corpus=corpus, index=tmp_path / "index", watch_s=0.2)
+    build_index(settings, embedder, progress=False)
+    service = Service(settings, embedder, load_answerer(settings, embedder))
+    try:
+        service.watch()
+        deadline = time.monotonic() + 60
+        while service.watcher.seen is None:  # the first check: nothing changed, nothing swapped
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        first = service.answerer
+        assert "in step with the corpus folder" in service.status()
+        (corpus / "ferry.txt").write_text("Ferry report\n\nA ferry reached Valletta with 212 people on board.\n")
+        while service.answerer is first or "updating" in service.activity:
+            assert time.monotonic() < deadline, service.activity
+            time.sleep(0.1)
+        assert service.ask("How many people did the ferry carry to Valletta?").short_answer == "212"
+        (corpus / "ferry.txt").unlink()  # removed by another program: never cited again
+        while "ferry.txt" in [r.path for r in service.reports()]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert service.ask("How many people did the ferry carry to Valletta?").abstained
+    finally:
+        service.close()
+    assert not service.watcher._thread.is_alive()  # close() stops the watcher
+
+
+def test_delete_moves_to_trash_and_undo_restores(service: Service) -> None:
+    corpus = service.settings.corpus
+    name = "misrata-militia-gain-back-territory.txt"
+    sidecar = corpus / f"{name}.meta.yaml"
+    before = (corpus / name).read_bytes(), sidecar.read_bytes()
+    assert not service.can_undo
+    message = service.delete_report(name)
+    assert message.startswith(f"Deleted {name} (kept in .trash/") and "1 removed" in message
+    assert not (corpus / name).exists() and not sidecar.exists()
+    assert service.reports() == []  # the trash folder is never indexed
+    assert service.ask("How far is Abu Grain from Sirte?").abstained
+    assert service.can_undo
+    assert "1 added" in service.undo_delete()
+    assert ((corpus / name).read_bytes(), sidecar.read_bytes()) == before  # the file and its metadata back
+    assert service.ask("How far is Abu Grain from Sirte?").short_answer == "140 kilometers (about 85 miles)"
+    assert not service.can_undo and not any((corpus / ".trash").iterdir())
+    with pytest.raises(ConfigError, match="nothing to undo"):
+        service.undo_delete()
+
+
+def test_a_question_waits_for_another_only_so_long(service: Service) -> None:
+    quick = Service(dataclasses.replace(service.settings, ask_wait_s=0.3), service.embedder, service.answerer)
+    held, release = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        with quick._lock:  # as a slow question holds it
+            held.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    held.wait(10)
+    try:
+        with pytest.raises(Exception, match=r"busy with another question for over 0.3 s; ask again in a moment"):
+            quick.ask("How far is Abu Grain from Sirte?")
+    finally:
+        release.set()
+        worker.join()
+    assert quick.ask("How far is Abu Grain from Sirte?").short_answer == "140 kilometers (about 85 miles)"

@@ -365,7 +365,7 @@ class Service:
                     n += 1
                 self.settings.corpus.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-                lines.append(f"Added {target.name}. Rebuild the index to search it.")
+                lines.append(f"Added {target.name}.")
             except ConfigError as err:
                 lines.append(f"Not added: {err}")
             except OSError as err:

@@ -37,6 +37,7 @@ __all__ = ["Service", "build_ui", "launch_settings", "safe_upload_name", "serve"
 CONTEXT = 600  # characters of report text shown around a cited passage (cut at sentence ends)
 NAMES_SHOWN = 500  # names listed in the names panel (most mentioned first)
 TIMELINE_SHOWN = 1000  # timeline rows shown in the page (the CSV has all)
+UPLOAD_CEILING = 5  # times max_file_mb that the web server receives at all (see serve)
 REFRESH_S = 2.0  # how often a tab checks whether another tab (or the CLI via this app) rebuilt the index
 # A sentence ends at . ! ? (maybe followed by a closing quote or bracket) and white space, or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|\n+")
@@ -779,7 +780,9 @@ def serve(settings: Settings) -> None:
             server_port=port,
             share=False,
             auth=auth,
-            max_file_size=settings.max_file_bytes,  # bytes: the same MB (10^6) as indexing uses
+            # Gradio refuses only what is far over the limit (its toast says MiB, "19.1 Mb" for 20 MB);
+            # anything nearer is received and refused by check_upload with askfront's own line
+            max_file_size=max(UPLOAD_CEILING * settings.max_file_bytes, 100_000_000),
             footer_links=[],
             css=CSS,
             theme=_theme(),

@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from askfront.ingest import ALIASES_FILE, EXAMPLES_FILE, scan_corpus, sidecar_path
+from askfront.entities import ALIASES_FILE
+from askfront.ingest import EXAMPLES_FILE, scan_corpus, sidecar_path
 
 Signature = tuple[tuple[str, int, int], ...]
 
