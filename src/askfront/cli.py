@@ -328,6 +328,7 @@ def _timeline(settings: Settings, args: argparse.Namespace) -> int:
     index, aliases = _open_index(settings)
     key = views.canonical(entity_key(args.name), aliases) if args.name else ""
     rows = views.timeline(index, aliases, key=key, files=report_files(settings, args.file, index))
+    print(f"askfront timeline: {views.timeline_note(rows)}", file=sys.stderr)
     if args.csv:
         sys.stdout.write(views.timeline_csv(rows))
         return EXIT_OK

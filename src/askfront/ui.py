@@ -28,6 +28,7 @@ from askfront.page_search import hit_list, matches_html, search_panel
 from askfront.service import Service, safe_upload_name
 from askfront.types import Filters
 from askfront.views import timeline_csv as views_csv
+from askfront.views import timeline_note
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -144,20 +145,6 @@ def every_report_markdown(answer: Answer, turn: int, notes: list[str]) -> str:
         short = escape_markdown(row["short_answer"]).replace("|", "\\|")
         lines.append(f"| {cite_link(turn, row['n'])} | {row['date'] or 'undated'} | {title} | {short} | {flag} |")
     return "\n".join(lines) + ("\n\n" + "\n\n".join(notes) if notes else "")
-
-
-def timeline_note(rows: list) -> str:
-    """'12 dated sentences (3 from undated reports …)': what the timeline holds and what it cannot."""
-    text = f"{len(rows)} dated sentence{'' if len(rows) == 1 else 's'}"
-    undated = sum(not r.report_date for r in rows)
-    if undated:
-        text += (
-            f'; {undated} from undated reports (a sentence\'s own full date, such as "Dec. 26, 2016", stands '
-            'without a report date; "May 5" or "on Monday" needs one: give the report a date)'
-        )
-    if len(rows) > TIMELINE_SHOWN:
-        text += f" (first {TIMELINE_SHOWN} shown)"
-    return text
 
 
 def _dated(c: Citation) -> str:
@@ -496,7 +483,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
         rows = service.timeline(key or "", tuple(files or ()))
         table = [[r.iso, r.date_text, r.sentence, r.title, r.path] for r in rows[:TIMELINE_SHOWN]]
         path = service.export(views_csv(rows), f"askfront-timeline-{datetime.now():%Y-%m-%d-%H%M%S}.csv")
-        return table, str(path), timeline_note(rows)
+        return table, str(path), timeline_note(rows, TIMELINE_SHOWN)
 
     @page_errors
     def pick(history, turn, choice):

@@ -146,6 +146,20 @@ def timeline(index: Index, aliases: dict[str, str], key: str = "", files: tuple[
     return rows
 
 
+def timeline_note(rows: list[TimelineRow], shown: int = 0) -> str:
+    """'12 dated sentences (3 from undated reports …)': what the timeline holds and what it cannot."""
+    text = f"{len(rows)} dated sentence{'' if len(rows) == 1 else 's'}"
+    undated = sum(not r.report_date for r in rows)
+    if undated:
+        text += (
+            f'; {undated} from undated reports (a sentence\'s own full date, such as "Dec. 26, 2016", stands '
+            'without a report date; "May 5" or "on Monday" needs one: give the report a date)'
+        )
+    if shown and len(rows) > shown:
+        text += f" (first {shown} shown)"
+    return text
+
+
 TIMELINE_COLUMNS = ("date", "date_as_written", "sentence", "report_title", "file", "report_date", "start", "end")
 
 
