@@ -5,7 +5,7 @@ Same as ``askfront serve``: embedded defaults (no server, no API key, no interne
 
 import sys
 
-from askfront.cli import main
+from askfront.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["serve", *sys.argv[1:]]))

@@ -15,11 +15,12 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-from askfront import evaluate, rules
-from askfront.answerers import load_answerer
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.embed import Embedder
+from askfront.answer.registry import load_answerer
+from askfront.answer.rules import rules
+from askfront.core.config import Settings
+from askfront.evaluate import evaluation as evaluate
+from askfront.index.build import build_index
+from askfront.index.embed import Embedder
 
 
 def main() -> None:

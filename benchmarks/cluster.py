@@ -20,10 +20,10 @@ from pathlib import Path
 from entities import paragraphs, write_corpus  # benchmarks/ is on sys.path when a script in it runs
 from reader import cpu_name
 
-from askfront.build import build_index
-from askfront.cluster import RayEmbedder
-from askfront.config import Settings
-from askfront.embed import Embedder
+from askfront.core.config import Settings
+from askfront.index.build import build_index
+from askfront.index.cluster import RayEmbedder
+from askfront.index.embed import Embedder
 
 
 def main() -> None:

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from scale import make_corpus  # benchmarks/ is on sys.path when a script in it runs
 
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.embed import Embedder
-from askfront.evaluate import percentile
-from askfront.index import Index
-from askfront.retrieve import Retriever
+from askfront.core.config import Settings
+from askfront.evaluate.evaluation import percentile
+from askfront.index.build import build_index
+from askfront.index.embed import Embedder
+from askfront.index.store import Index
+from askfront.search.retrieve import Retriever
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,11 +27,11 @@ from pathlib import Path
 
 from reader import cpu_name  # benchmarks/ is on sys.path when a script in it runs (names the CPU family)
 
-from askfront import views
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.embed import Embedder, bf16_is_fast
-from askfront.index import Index
+from askfront.analysis import views
+from askfront.core.config import Settings
+from askfront.index.build import build_index
+from askfront.index.embed import Embedder, bf16_is_fast
+from askfront.index.store import Index
 
 
 def paragraphs(qa: Path, limit: int) -> list[tuple[str, str]]:

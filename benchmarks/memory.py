@@ -17,11 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from askfront.answerers import load_answerer
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.embed import Embedder
-from askfront.service import Service
+from askfront.answer.registry import load_answerer
+from askfront.app.service import Service
+from askfront.core.config import Settings
+from askfront.index.build import build_index
+from askfront.index.embed import Embedder
 
 
 def rss_mb() -> float:

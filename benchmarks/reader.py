@@ -31,12 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from askfront import evaluate, verify
-from askfront.answerers import load_answerer
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.embed import Embedder, bf16_is_fast, file_sha256
-from askfront.reader import META_FILE, Candidate, Passage, ReaderAnswerer
+from askfront.answer.reader import verify
+from askfront.answer.reader.reader import META_FILE, Candidate, Passage, ReaderAnswerer
+from askfront.answer.registry import load_answerer
+from askfront.core.config import Settings
+from askfront.evaluate import evaluation as evaluate
+from askfront.index.build import build_index
+from askfront.index.embed import Embedder, bf16_is_fast, file_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 OBJECTIVE_TIE = 0.005  # objectives this close to the best count as equal (see fit_verifier)
@@ -170,8 +171,8 @@ COLD = """
 import sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from askfront.answerers import load_answerer
-from askfront.config import Settings
+from askfront.answer.registry import load_answerer
+from askfront.core.config import Settings
 conversation = load_answerer(Settings(index=Path(sys.argv[1]), answerer=sys.argv[2], reader=sys.argv[3]))
 conversation.retriever.embedder.model
 getattr(conversation.answerer, 'model', None)  # the reader loads here; the rules load spaCy on first use
@@ -290,7 +291,7 @@ def main() -> int:
         # report with the verifier just fitted: a copy of the reader folder beside it
         import shutil
 
-        from askfront.reader import READER_DIR
+        from askfront.answer.reader.reader import READER_DIR
 
         copy = args.workdir / "reader"
         shutil.copytree(reader_dir or READER_DIR, copy, dirs_exist_ok=True)

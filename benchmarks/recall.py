@@ -14,11 +14,11 @@ import json
 import tempfile
 from pathlib import Path
 
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.embed import Embedder
-from askfront.index import Index
-from askfront.retrieve import Retriever
+from askfront.core.config import Settings
+from askfront.index.build import build_index
+from askfront.index.embed import Embedder
+from askfront.index.store import Index
+from askfront.search.retrieve import Retriever
 
 
 def _norm(text: str) -> str:

@@ -40,7 +40,7 @@ QUESTIONS = ROOT / "eval" / "demo.jsonl"
 
 
 def _report_body() -> str:
-    from askfront.ingest import strip_footer
+    from askfront.ingest.reports import strip_footer
 
     return strip_footer(DEMO.read_text(encoding="utf-8"))
 
@@ -87,10 +87,10 @@ print(json.dumps({'chunks': len(texts), 'seconds': time.perf_counter() - started
 
 
 def build(copies: int, repeats: int) -> None:
-    from askfront.config import Settings
-    from askfront.embed import Embedder, default_model_path
-    from askfront.index import Index
-    from askfront.retrieve import Retriever
+    from askfront.core.config import Settings
+    from askfront.index.embed import Embedder, default_model_path
+    from askfront.index.store import Index
+    from askfront.search.retrieve import Retriever
 
     model = str(default_model_path())
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -145,15 +145,15 @@ QUERY_PROCESS = """
 import json, resource, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from askfront.config import Settings
-from askfront.answerers import load_answerer
+from askfront.core.config import Settings
+from askfront.answer.registry import load_answerer
 answerer = load_answerer(Settings(index=Path(sys.argv[1])))
 answerer.retriever.embedder.model  # loaded lazily: count it here
 getattr(answerer.answerer, 'model', None)  # the reader too
 ready = time.perf_counter() - t0
 answerer.ask('warm up: how far is Abu Grain from Sirte?')  # also loads spaCy
 cold = time.perf_counter() - t0
-from askfront.evaluate import percentile  # after the clock: not part of start-up
+from askfront.evaluate.evaluation import percentile  # after the clock: not part of start-up
 rows = [json.loads(l) for l in Path(sys.argv[2]).read_text().splitlines() if l.strip()]
 times, search = [], []
 for _ in range(3):  # questions repeat: parsed passages are cached, as in a chat that returns to them
@@ -176,10 +176,10 @@ def synthetic_index(folder: Path, size: int, embedder) -> float:
     import numpy as np
 
     from askfront import __version__
-    from askfront.chunk import Chunk, make_splitter, split_document
-    from askfront.config import Settings
-    from askfront.index import Manifest, publish, write_version
-    from askfront.ingest import Document, load_document
+    from askfront.core.config import Settings
+    from askfront.index.chunk import Chunk, make_splitter, split_document
+    from askfront.index.store import Manifest, publish, write_version
+    from askfront.ingest.reports import Document, load_document
 
     settings = Settings()
     demo = load_document(DEMO, DEMO.parent)
@@ -223,8 +223,8 @@ def hnsw_recall(embedder, count: int = 20_000, k: int = 10) -> tuple[float, floa
     import faiss
     import numpy as np
 
-    from askfront.config import Settings
-    from askfront.index import make_faiss
+    from askfront.core.config import Settings
+    from askfront.index.store import make_faiss
 
     sentences = re.split(r"(?<=[.!?])\s+", " ".join(_report_body().split()))
     rng = np.random.default_rng(3)
@@ -245,7 +245,7 @@ def hnsw_recall(embedder, count: int = 20_000, k: int = 10) -> tuple[float, floa
 
 
 def query(sizes: list[int], workdir: Path | None) -> None:
-    from askfront.embed import Embedder
+    from askfront.index.embed import Embedder
 
     embedder = Embedder()
     print("vectors beyond the demo report's own chunks are synthetic (random unit vectors); texts are")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from askfront.config import Settings
-from askfront.embed import Embedder
+from askfront.core.config import Settings
+from askfront.index.embed import Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "corpus" / "misrata-militia-gain-back-territory.txt"
@@ -82,7 +82,7 @@ def make_pdf(pages: list[list[str]]) -> bytes:
 @pytest.fixture(scope="session")
 def demo_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
     """The demo report, indexed once for every test that only reads the index."""
-    from askfront.build import build_index
+    from askfront.index.build import build_index
 
     root = tmp_path_factory.mktemp("demo")
     (root / "corpus").mkdir()
@@ -96,7 +96,7 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
 @pytest.fixture(scope="session")
 def answerer(demo_settings: Settings, embedder: Embedder):
     """The default conversation (the trained reader) over the demo index."""
-    from askfront.answerers import load_answerer
+    from askfront.answer.registry import load_answerer
 
     return load_answerer(demo_settings, embedder)
 
@@ -106,7 +106,7 @@ def rules(demo_settings: Settings, embedder: Embedder):
     """The same conversation with the rule answerer (kept for comparison)."""
     import dataclasses
 
-    from askfront.answerers import load_answerer
+    from askfront.answer.registry import load_answerer
 
     return load_answerer(dataclasses.replace(demo_settings, answerer="rules"), embedder)
 
@@ -151,7 +151,7 @@ def write_disagreeing(corpus: Path) -> None:
 @pytest.fixture(scope="session")
 def disagreeing(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
     """The disagreeing reports, indexed once."""
-    from askfront.build import build_index
+    from askfront.index.build import build_index
 
     root = tmp_path_factory.mktemp("disagreeing")
     write_disagreeing(root / "corpus")
@@ -165,7 +165,7 @@ def write_manifest(version: Path, manifest: dict, sealed: bool = True) -> None:
     (``sealed``), or without one, as askfront did before the manifest had its own checksum."""
     import json
 
-    from askfront.index import MANIFEST_SEAL, seal_of
+    from askfront.index.store import MANIFEST_SEAL, seal_of
 
     text = json.dumps(manifest)
     (version / "manifest.json").write_text(text)

@@ -17,17 +17,18 @@ import time
 
 import pytest
 
-from askfront import entities, views
-from askfront.across import every_report
-from askfront.answerers import load_answerer
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.entities import UNUSED_PIPES, entity_key, load_aliases, load_ner, resolve_date
-from askfront.errors import ConfigError
-from askfront.figures import conflicts, counted, parse_figure, period, spread
-from askfront.index import Index
-from askfront.retrieve import Filters
-from askfront.types import Document
+from askfront.analysis import views
+from askfront.analysis.every_report import every_report
+from askfront.analysis.figures import conflicts, counted, parse_figure, period, spread
+from askfront.answer.registry import load_answerer
+from askfront.core.config import Settings
+from askfront.core.errors import ConfigError
+from askfront.core.types import Document
+from askfront.index.build import build_index
+from askfront.index.store import Index
+from askfront.language import entities
+from askfront.language.entities import UNUSED_PIPES, entity_key, load_aliases, load_ner, resolve_date
+from askfront.search.retrieve import Filters
 from tests.conftest import DEMO, DISAGREEING, CountingEmbedder
 
 STRIKES = "How many strikes has the coalition conducted?"
@@ -140,7 +141,7 @@ def test_every_report_flags_a_conflict_over_the_same_period(tmp_path, embedder) 
 
 
 def test_exact_text_search_finds_every_hit(disagreeing: Settings) -> None:
-    from askfront.textsearch import all_spans, search_reports
+    from askfront.search.text import all_spans, search_reports
 
     index = Index.open(disagreeing.index)
     found = search_reports(index, '"coalition has conducted" strikes')  # both terms, the phrase whole

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.embed import Embedder, model_identity
-from askfront.index import BadIndexError, Index, live_version
-from askfront.retrieve import Filters, Retriever
+from askfront.core.config import Settings
+from askfront.index.build import build_index
+from askfront.index.embed import Embedder, model_identity
+from askfront.index.store import BadIndexError, Index, live_version
+from askfront.search.retrieve import Filters, Retriever
 from tests.conftest import CountingEmbedder, write_manifest
 
 QUESTION = "How far is Abu Grain from Sirte?"
@@ -190,8 +190,8 @@ def test_index_from_another_model_or_a_damaged_index_says_rebuild(
 
 
 def test_bf16_keeps_fp32_results(embedder: Embedder) -> None:
-    from askfront.chunk import make_splitter, split_document
-    from askfront.ingest import load_document
+    from askfront.index.chunk import make_splitter, split_document
+    from askfront.ingest.reports import load_document
     from tests.conftest import DEMO
 
     doc = load_document(DEMO, DEMO.parent)
@@ -210,7 +210,7 @@ def test_bf16_keeps_fp32_results(embedder: Embedder) -> None:
 def test_any_local_model_folder_can_be_used_and_the_default_weights_are_checked(
     tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from askfront import embed
+    from askfront.index import embed
 
     local = tmp_path / "my-model"
     shutil.copytree(embedder.path, local)
@@ -231,7 +231,7 @@ def test_any_local_model_folder_can_be_used_and_the_default_weights_are_checked(
 def test_a_changed_tokenizer_is_a_different_model(
     settings: Settings, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from askfront import embed
+    from askfront.index import embed
 
     local = tmp_path / "my-model"
     shutil.copytree(embedder.path, local)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from askfront.chunk import make_splitter, split_document
-from askfront.errors import ConfigError
-from askfront.ingest import load_document
+from askfront.core.errors import ConfigError
+from askfront.index.chunk import make_splitter, split_document
+from askfront.ingest.reports import load_document
 from tests.conftest import DEMO
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from askfront.build import HOLD_STEPS, build_index
-from askfront.config import Settings
-from askfront.index import Index, live_version
-from askfront.retrieve import Retriever
+from askfront.core.config import Settings
+from askfront.index.build import HOLD_STEPS, build_index
+from askfront.index.store import Index, live_version
+from askfront.search.retrieve import Retriever
 
 QUESTION = "How far is Abu Grain from Sirte?"
 

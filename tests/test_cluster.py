@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.embed import Embedder, resolve_device, resolve_precision
-from askfront.errors import ConfigError
-from askfront.index import Index, live_version
-from askfront.retrieve import Retriever
+from askfront.core.config import Settings
+from askfront.core.errors import ConfigError
+from askfront.index.build import build_index
+from askfront.index.embed import Embedder, resolve_device, resolve_precision
+from askfront.index.store import Index, live_version
+from askfront.search.retrieve import Retriever
 
 from .conftest import write_disagreeing
 from .test_cli import _bigger_corpus

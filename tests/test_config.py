@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from askfront.config import Settings
-from askfront.errors import ConfigError
+from askfront.core.config import Settings
+from askfront.core.errors import ConfigError
 
 
 def test_env_overrides_defaults_and_flags_override_env() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from askfront import evaluate
-from askfront.errors import AskfrontError
+from askfront.core.errors import AskfrontError
+from askfront.evaluate import evaluation as evaluate
 
 from .conftest import ROOT
 from .test_cli import askfront

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from askfront import export
-from askfront.errors import AskfrontError
-from askfront.retrieve import Filters
+from askfront.core.errors import AskfrontError
+from askfront.export import formats as export
+from askfront.search.retrieve import Filters
 
 
 def test_markdown_and_csv_of_a_conversation(answerer) -> None:

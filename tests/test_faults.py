@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from askfront import entities
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.index import Index
-from askfront.types import Document
+from askfront.core.config import Settings
+from askfront.core.types import Document
+from askfront.index.build import build_index
+from askfront.index.store import Index
+from askfront.language import entities
 
 
 def test_a_report_longer_than_spacy_takes_is_read_in_pieces(monkeypatch) -> None:
@@ -69,7 +69,7 @@ def test_a_failure_finding_names_is_that_reports_line_and_the_rest_is_indexed(
 
 @pytest.mark.parametrize("length", [2_001, 50_000])
 def test_an_overlong_question_is_refused_with_one_line(answerer, length: int) -> None:
-    from askfront.errors import AskfrontError
+    from askfront.core.errors import AskfrontError
 
     with pytest.raises(AskfrontError, match="at most 2,000 characters"):
         answerer.ask("How far? " * (length // 9 + 1))
@@ -82,7 +82,7 @@ BOMB = (
 
 
 def test_an_alias_bomb_in_aliases_yaml_is_refused_at_once(tmp_path: Path) -> None:
-    from askfront.errors import ConfigError
+    from askfront.core.errors import ConfigError
 
     (tmp_path / entities.ALIASES_FILE).write_text(BOMB + "d: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n" * 5)
     with pytest.raises(ConfigError, match="anchors and aliases"):
@@ -128,8 +128,8 @@ def built(tmp_path: Path, embedder) -> Settings:
 def test_a_manifest_with_fields_of_the_wrong_type_is_the_damaged_index_line(built: Settings, embedder, change) -> None:
     import json
 
-    from askfront.errors import BadIndexError
-    from askfront.index import MANIFEST_SEAL, live_version
+    from askfront.core.errors import BadIndexError
+    from askfront.index.store import MANIFEST_SEAL, live_version
 
     folder = live_version(built.index)
     path = folder / "manifest.json"
@@ -148,8 +148,8 @@ def test_a_manifest_with_fields_of_the_wrong_type_is_the_damaged_index_line(buil
 def test_a_null_read_from_sqlite_is_the_damaged_index_line(built: Settings) -> None:
     import sqlite3
 
-    from askfront.errors import BadIndexError
-    from askfront.index import live_version
+    from askfront.core.errors import BadIndexError
+    from askfront.index.store import live_version
 
     db = live_version(built.index) / "chunks.sqlite"
     with sqlite3.connect(db) as con:
@@ -192,8 +192,8 @@ def test_forwarded_for_headers_cannot_dodge_the_login_throttle(monkeypatch) -> N
 
     import uvicorn
 
-    from askfront.ui import trust_proxies
-    from askfront.web import FREE_FAILURES, WebGuard
+    from askfront.app.page import trust_proxies
+    from askfront.app.web import FREE_FAILURES, WebGuard
 
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     trust_proxies(Settings())  # what serve() does: no proxy trusted
@@ -228,7 +228,7 @@ def test_forwarded_for_headers_cannot_dodge_the_login_throttle(monkeypatch) -> N
 def test_parallel_wrong_logins_are_counted_before_any_is_answered() -> None:
     import asyncio
 
-    from askfront.web import FREE_FAILURES, WebGuard
+    from askfront.app.web import FREE_FAILURES, WebGuard
 
     app, calls = _login_app(delay=0.2)
     guard = WebGuard(app, {"127.0.0.1"})
@@ -256,7 +256,7 @@ def test_parallel_wrong_logins_are_counted_before_any_is_answered() -> None:
 
 
 def test_terminal_escapes_in_a_report_are_printed_escaped(tmp_path: Path, embedder, capsys, monkeypatch) -> None:
-    from askfront import cli
+    from askfront.cli import main as cli
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -283,8 +283,8 @@ def test_terminal_escapes_in_a_report_are_printed_escaped(tmp_path: Path, embedd
     ],
 )
 def test_a_bad_sidecar_is_one_line_naming_it(tmp_path: Path, sidecar: str, says: str) -> None:
-    from askfront.errors import LoadError
-    from askfront.ingest import load_document
+    from askfront.core.errors import LoadError
+    from askfront.ingest.reports import load_document
 
     (tmp_path / "x.txt").write_text("Abu Grain is 140 kilometers from Sirte.\n")
     (tmp_path / "x.txt.meta.yaml").write_text(sidecar)
@@ -295,9 +295,9 @@ def test_a_bad_sidecar_is_one_line_naming_it(tmp_path: Path, sidecar: str, says:
 
 
 def test_the_page_editor_refuses_the_dates_indexing_refuses(tmp_path: Path) -> None:
-    from askfront.errors import ConfigError
-    from askfront.retrieve import date_bounds
-    from askfront.types import iso_date_bounds
+    from askfront.core.errors import ConfigError
+    from askfront.core.types import iso_date_bounds
+    from askfront.search.retrieve import date_bounds
 
     for bad in ("2016-02-30", "2016-13", "2016-13-45", "May 2016", "16-05-01"):
         assert iso_date_bounds(bad) is None
@@ -308,7 +308,7 @@ def test_the_page_editor_refuses_the_dates_indexing_refuses(tmp_path: Path) -> N
 
 
 def test_utf16_text_with_its_byte_order_mark_is_read(tmp_path: Path) -> None:
-    from askfront.ingest import load_document
+    from askfront.ingest.reports import load_document
 
     (tmp_path / "w.txt").write_bytes("Abu Grain is 140 kilometers from Sirte — Misrata.\n".encode("utf-16"))
     doc = load_document(tmp_path / "w.txt", tmp_path)
@@ -319,8 +319,8 @@ def test_a_reader_folder_without_window_sizes_is_one_line(tmp_path: Path) -> Non
     import json
     import shutil
 
-    from askfront import reader as rd
-    from askfront.errors import ModelError
+    from askfront.answer.reader import reader as rd
+    from askfront.core.errors import ModelError
 
     folder = tmp_path / "reader"
     shutil.copytree(rd.READER_DIR, folder)
@@ -355,8 +355,8 @@ def test_csv_exports_never_write_a_spreadsheet_formula() -> None:
     import csv
     import io
 
-    from askfront.export import to_csv
-    from askfront.views import TimelineRow, timeline_csv
+    from askfront.analysis.views import TimelineRow, timeline_csv
+    from askfront.export.formats import to_csv
 
     answer = {
         "question": "=1+2", "answer": "+44 [1]", "short_answer": "-3", "resolved_question": "@who",
@@ -375,7 +375,7 @@ def test_csv_exports_never_write_a_spreadsheet_formula() -> None:
 def test_file_paths_as_the_shell_gives_them_and_file_errors_are_one_line(
     tmp_path: Path, embedder, capsys, monkeypatch
 ) -> None:
-    from askfront import cli
+    from askfront.cli import main as cli
 
     corpus = tmp_path / "corpus"
     (corpus / "libya").mkdir(parents=True)
@@ -405,8 +405,8 @@ def test_file_paths_as_the_shell_gives_them_and_file_errors_are_one_line(
 def test_a_source_link_is_the_address_exactly_as_recorded(source: str) -> None:
     import re
 
-    from askfront.answer import Citation
-    from askfront.ui import citation_meta, source_html
+    from askfront.answer.conversation import Citation
+    from askfront.app.page import citation_meta, source_html
 
     url = re.search(r"https://\S+?(?=\s|$)", source).group()
     c = Citation(1, "a.txt", "Title", "", source, 0, 5, "quote", None, 1.0, 0, 5)
@@ -418,10 +418,10 @@ def test_a_source_link_is_the_address_exactly_as_recorded(source: str) -> None:
 def test_a_replaced_verifier_is_refused_naming_it(tmp_path: Path, demo_settings) -> None:
     import shutil
 
-    from askfront import reader as rd
-    from askfront import verify
-    from askfront.errors import ModelError
-    from askfront.index import Index
+    from askfront.answer.reader import reader as rd
+    from askfront.answer.reader import verify
+    from askfront.core.errors import ModelError
+    from askfront.index.store import Index
 
     folder = tmp_path / "reader"
     shutil.copytree(rd.READER_DIR, folder)

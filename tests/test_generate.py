@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from askfront.answer import Conversation
-from askfront.generate import UNSUPPORTED, LLMAnswerer, with_marks
+from askfront.answer.conversation import Conversation
+from askfront.answer.generate import UNSUPPORTED, LLMAnswerer, with_marks
 
 from .conftest import DEMO
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from askfront.chunk import make_splitter, split_document
-from askfront.ingest import LoadError, find_reports, load_document
+from askfront.index.chunk import make_splitter, split_document
+from askfront.ingest.reports import LoadError, find_reports, load_document
 from tests.conftest import make_pdf
 
 

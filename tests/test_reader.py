@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from askfront import reader as rd
-from askfront.embed import ModelError
+from askfront.answer.reader import reader as rd
+from askfront.index.embed import ModelError
 
 from .conftest import ROOT
 from .test_cli import askfront
@@ -137,7 +137,7 @@ def test_shipped_reader_is_small_fp16_and_recorded() -> None:
         assert {str(fh.get_tensor(n).dtype) for n in names} == {"torch.float16"}
     card = (rd.READER_DIR / "MODEL_CARD.md").read_text()
     assert "CC BY-SA 4.0" in card and "all-MiniLM-L6-v2" in card and "train_reader.py" in card
-    from askfront import verify
+    from askfront.answer.reader import verify
 
     path = rd.READER_DIR / verify.VERIFIER_FILE  # the verifier ships beside the weights, its sha256 recorded
     assert meta["verifier_sha256"] == rd.file_sha256(path)
@@ -196,7 +196,7 @@ def test_answers_keep_whole_quantities(text: str, picked: str, whole: str) -> No
     ],
 )  # fmt: skip
 def test_attribution_only_for_who_reports_the_figure(sentence: str, answer: str, source: str) -> None:
-    from askfront import extract
+    from askfront.answer.rules import extract
 
     doc = extract.load_nlp()(sentence)
     start = sentence.index(answer)

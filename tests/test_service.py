@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from askfront.answerers import load_answerer
-from askfront.build import build_index
-from askfront.config import Settings
-from askfront.embed import Embedder
-from askfront.errors import ConfigError
-from askfront.service import EXPORTS_KEPT, Service
-from askfront.web import LoginThrottle, allowed_hosts, host_of
+from askfront.answer.registry import load_answerer
+from askfront.app.service import EXPORTS_KEPT, Service
+from askfront.app.web import LoginThrottle, allowed_hosts, host_of
+from askfront.core.config import Settings
+from askfront.core.errors import ConfigError
+from askfront.index.build import build_index
+from askfront.index.embed import Embedder
 
 from .conftest import DEMO, DEMO_META, write_manifest
 
@@ -118,7 +118,7 @@ def test_host_names_and_login_throttle() -> None:
 
 
 def test_example_questions_come_from_the_corpus(service: Service) -> None:
-    from askfront.service import DEMO_EXAMPLES
+    from askfront.app.service import DEMO_EXAMPLES
 
     assert service.examples() == list(DEMO_EXAMPLES)  # the demo report is there, no examples.txt
     (service.settings.corpus / "examples.txt").write_text("# ours\nWho holds the airport?\n\n")
@@ -171,7 +171,7 @@ def test_replacing_a_report_keeps_its_name_and_reindexes_it(tmp_path: Path, serv
 def test_the_app_updates_an_index_built_by_an_older_askfront(tmp_path: Path, embedder: Embedder) -> None:
     import json
 
-    from askfront.index import live_version
+    from askfront.index.store import live_version
 
     (tmp_path / "corpus").mkdir()
     shutil.copy(DEMO, tmp_path / "corpus")
@@ -193,7 +193,7 @@ def test_the_app_updates_an_index_built_by_an_older_askfront(tmp_path: Path, emb
 
 
 def test_a_citation_says_which_paragraph_it_is_in(service: Service) -> None:
-    from askfront.answer import Citation
+    from askfront.answer.conversation import Citation
 
     text = service.report_text("misrata-militia-gain-back-territory.txt")
     second = text.index("\n\n") + 2  # the first character of the second paragraph

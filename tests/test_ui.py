@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from askfront import evaluate
-from askfront.config import Settings
-from askfront.errors import ConfigError
-from askfront.ingest import scan_corpus
-from askfront.ui import launch_settings, safe_upload_name
+from askfront.app.page import launch_settings, safe_upload_name
+from askfront.core.config import Settings
+from askfront.core.errors import ConfigError
+from askfront.evaluate import evaluation as evaluate
+from askfront.ingest.reports import scan_corpus
 
 from .conftest import DEMO, DEMO_META, ROOT, make_pdf
 from .test_generate import _free_port

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from askfront import ingest
-from askfront.build import build_index, verify_index
-from askfront.config import Settings
-from askfront.errors import BadIndexError, LoadError, shown
-from askfront.index import BM25_SETTINGS, Index, live_version
-from askfront.ingest import load_document, scan_corpus
-from askfront.retrieve import Retriever
+from askfront.core.config import Settings
+from askfront.core.errors import BadIndexError, LoadError, shown
+from askfront.index.build import build_index, verify_index
+from askfront.index.store import BM25_SETTINGS, Index, live_version
+from askfront.ingest import reports as ingest
+from askfront.ingest.reports import load_document, scan_corpus
+from askfront.search.retrieve import Retriever
 from tests.conftest import CountingEmbedder, write_manifest
 
 QUESTION = "How far is Abu Grain from Sirte?"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from askfront import reader as rd
-from askfront import verify
+from askfront.answer.reader import reader as rd
+from askfront.answer.reader import verify
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_verifier_fits_separable_evidence_and_round_trips(tmp_path) -> None:
 
 
 def test_a_damaged_verifier_file_is_one_line_naming_it(tmp_path) -> None:
-    from askfront.errors import ModelError
+    from askfront.core.errors import ModelError
 
     path = tmp_path / verify.VERIFIER_FILE
     path.write_text('{"features": ["margin"], "mean": [0]}')
@@ -183,7 +183,7 @@ def test_a_damaged_verifier_file_is_one_line_naming_it(tmp_path) -> None:
     ],
 )  # fmt: skip
 def test_attribution_keeps_abbreviations_and_titles_whole(sentence: str, answer: str, source: str) -> None:
-    from askfront import extract
+    from askfront.answer.rules import extract
 
     doc = extract.load_nlp()(sentence)
     start = sentence.index(answer)

@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from askfront import reader as rd
-from askfront.embed import bf16_is_fast
+from askfront.answer.reader import reader as rd
+from askfront.index.embed import bf16_is_fast
 
 SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s+")
 

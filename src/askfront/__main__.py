@@ -2,6 +2,6 @@
 
 import sys
 
-from askfront.cli import main
+from askfront.cli.main import main
 
 sys.exit(main())

@@ -1,0 +1,116 @@
+"""What every report says: one question answered by each report on its own, side by side, sorted by
+report date, with the figures compared and the ones that disagree flagged.
+
+The passages of a deep retrieval (``POOL`` passages) are grouped by report; the conversation's answerer
+reads each report's best ``PER_REPORT`` passages on their own, so each row is that report's answer with
+its citation. Reports that were searched and do not answer are counted.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from askfront.analysis.figures import Figure, conflicts, counted, other_periods, parse_figure, period, spread
+from askfront.answer.conversation import ABSTAIN_TEXT, Answer, Citation
+from askfront.core.types import date_key
+
+if TYPE_CHECKING:
+    from askfront.answer.conversation import Conversation
+    from askfront.core.types import Filters, Hit
+
+PER_REPORT = 3  # passages of one report its answer is read from (as the reader reads the top 3-5)
+# Passages retrieved across the corpus: PER_REPORT for every report searched, at least POOL, at most
+# MAX_POOL (the reader then reads up to ~100 reports, a few seconds on 2 cores). In a larger corpus a
+# report whose best passage ranks below MAX_POOL is counted among those that do not answer.
+POOL, MAX_POOL = 60, 300
+
+
+def every_report(
+    conversation: Conversation, question: str, history: list[Answer] | None = None, filters: Filters | None = None
+) -> Answer:
+    """Each report's answer to ``question`` (within ``filters``), as the rows of one Answer."""
+    started = time.perf_counter()
+    resolved = conversation.resolve(question, history)
+    retriever = conversation.retriever
+    searched = len(retriever.reports_within(filters))
+    hits = retriever.search(resolved, top_k=min(MAX_POOL, max(POOL, PER_REPORT * searched)), filters=filters)
+    by_report: dict[str, list[Hit]] = {}
+    for hit in hits:
+        group = by_report.setdefault(hit.record.path, [])
+        if len(group) < PER_REPORT:
+            group.append(hit)
+    rows: list[tuple[Answer, Citation]] = []
+    for group in by_report.values():
+        answer = conversation.answerer.answer(question, resolved, group)
+        if not answer.abstained and answer.citations:
+            rows.append((answer, answer.citations[0]))
+    rows.sort(key=lambda row: (not date_key(row[1].date), date_key(row[1].date)))  # undated last
+    figures = [parse_figure(a.short_answer) for a, _ in rows]
+    things = [_counted(c) for _, c in rows]
+    periods = [period(c.quote) for _, c in rows]
+    flags = conflicts(figures, things, periods)
+    elsewhen = other_periods(figures, things, periods)
+    citations, table = [], []
+    for n, ((answer, cited), figure) in enumerate(zip(rows, figures, strict=True), 1):
+        citation = Citation(**{**vars(cited), "n": n})
+        citations.append(citation)
+        row = _row(answer, citation, figure, flags[n - 1])
+        table.append({**row, "counts": things[n - 1], "period": periods[n - 1], "other_period": elsewhen[n - 1]})
+    disagree = spread([f for f, flag in zip(figures, flags, strict=True) if flag])
+    result = _summary(question, resolved, table, citations, searched, disagree)
+    conversation.note_filters(result, filters)
+    result.timings = {"total_ms": (time.perf_counter() - started) * 1000}
+    return result
+
+
+def _counted(c: Citation) -> str:
+    """What the cited figure counts ('killed', 'strikes'), read from its sentence around the answer."""
+    if c.answer_start is None or c.answer_end is None:
+        return ""
+    return counted(c.quote, c.answer_start - c.start, c.answer_end - c.start)
+
+
+def _row(answer: Answer, c: Citation, figure: Figure | None, conflicting: bool) -> dict[str, Any]:
+    return {
+        "n": c.n,
+        "file": c.file,
+        "title": c.title,
+        "date": c.date,
+        "source": c.source,
+        "short_answer": answer.short_answer,
+        "attribution": answer.attribution,
+        "quote": c.quote,
+        "start": c.start,
+        "end": c.end,
+        "page": c.page,
+        "figure": figure.value if figure else None,
+        "unit": figure.unit if figure else "",
+        "conflicting": conflicting,
+    }
+
+
+def _summary(
+    question: str, resolved: str, table: list[dict], citations: list[Citation], searched: int, disagree: str
+) -> Answer:
+    silent = searched - len(table)
+    if not table:
+        text = f"{ABSTAIN_TEXT} None of the {searched} reports searched answers it."
+        return Answer(question, text, "", abstained=True, resolved_question=resolved)
+    text = f"{len(table)} of {searched} report{'s' if searched != 1 else ''} answer"
+    text += f" ({silent} do{'es' if silent == 1 else ''} not)" if silent else ""
+    if disagree:
+        text += f"; their figures disagree: {disagree}."
+        notice = f"Conflicting figures: {disagree}. Check each source before publishing."
+    elif any(r["other_period"] for r in table):
+        spans = "; ".join(
+            f"{r['short_answer']} {r['period'] or '(no period stated)'}" for r in table if r["other_period"]
+        )
+        text += f"; their figures cover different periods: {spans}."
+        notice = ""
+    else:
+        text += "; their figures agree." if sum(r["figure"] is not None for r in table) > 1 else "."
+        notice = ""
+    return Answer(
+        question, text, "", citations, resolved_question=resolved, reports=table, notice=notice, supported=True
+    )

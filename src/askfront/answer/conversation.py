@@ -1,0 +1,246 @@
+"""What askfront says to a question: the ``Answer`` and its ``Citation``s, the small ``Answerer`` protocol
+every answerer (reader, rules, language model) implements, and the one ``Conversation`` in front of them.
+
+The conversation does what is the same for every answerer: it rewrites follow-ups so they stand alone,
+answers "Who said that?" from the previous answer, retrieves the passages and times the whole. An answerer
+only turns (question, passages) into an Answer.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from askfront.answer.rules import extract
+from askfront.core.errors import AskfrontError
+from askfront.search.retrieve import Filters, Hit, Retriever
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+ABSTAIN_TEXT = "The reports don't say."
+# Longer questions are refused: no real question is this long, and a 7 MB one held the app for 36 s.
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class Citation:
+    """A cited report passage. ``start``/``end`` span ``quote`` in the report text; the answer span
+    (when the citation supports the short answer) is ``answer_start``/``answer_end``."""
+
+    n: int
+    file: str
+    title: str
+    date: str
+    source: str
+    start: int
+    end: int
+    quote: str
+    page: int | None
+    score: float
+    passage_start: int
+    passage_end: int
+    answer_start: int | None = None
+    answer_end: int | None = None
+
+
+@dataclass
+class Answer:
+    """What askfront says to a question, and everything needed to check it."""
+
+    question: str
+    answer: str  # full text shown to the user, with [n] citation marks
+    short_answer: str  # the span that answers ('' when abstained)
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    supported: bool = True  # every statement in ``answer`` is backed by a cited passage
+    attribution: str = ""  # who the report says makes the claim
+    resolved_question: str = ""  # the question after follow-up resolution
+    closest: list[Citation] = field(default_factory=list)  # shown when abstaining; they do not answer
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds
+    notice: str = ""  # a one-line message for the user, e.g. that the language model did not answer
+    checks: list[dict] = field(default_factory=list)  # generative answers: each sentence and whether it is backed
+    # the answerer's confidence (reader: the verifier's probability that the span answers, or without a
+    # verifier the span score minus the no-answer score)
+    score: float | None = None
+    confidence: str = ""  # the same in words for the journalist: "found in 3 reports", "one passage, weak match"
+    filters: dict[str, Any] = field(default_factory=dict)  # the filters that were on (files, since, until)
+    reports: list[dict[str, Any]] = field(default_factory=list)  # "every report" answers: one row per report
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Answerer(Protocol):
+    """Turns a question and the passages retrieved for it into an Answer (or an abstention)."""
+
+    def answer(self, question: str, resolved: str, hits: list[Hit]) -> Answer:
+        """``question`` as asked, ``resolved`` as it stands alone (what to read the passages for)."""
+        ...
+
+
+class Conversation:
+    """One front for every answerer: follow-ups, "Who said that?", retrieval, timings."""
+
+    def __init__(
+        self, retriever: Retriever, answerer: Answerer, top_k: int = 5, nlp: Language | None = None, read_k: int = 0
+    ) -> None:
+        self.retriever, self.answerer, self.top_k = retriever, answerer, top_k
+        self.read_k = max(top_k, read_k)  # passages retrieved and given to the answerer
+        self._nlp = nlp
+
+    @property
+    def nlp(self) -> Language:
+        if self._nlp is None:
+            self._nlp = extract.load_nlp()
+        return self._nlp
+
+    def warm_up(self) -> None:
+        """Load the models now (lazy properties of the answerer and its fallback), so that the first
+        question does not wait for them; an endpoint of a language model is not called."""
+        _ = self.nlp
+        for part in (self.answerer, getattr(self.answerer, "fallback", None)):
+            for name in ("model", "tokenizer", "nlp"):
+                if part is not None and isinstance(getattr(type(part), name, None), property):
+                    getattr(part, name)
+
+    def resolve(self, question: str, history: list[Answer] | None) -> str:
+        """The question as it stands alone (a follow-up rewritten with the conversation)."""
+        return resolve_followup(question, history, self.nlp) if history else question
+
+    def note_filters(self, answer: Answer, filters: Filters | None) -> None:
+        """Record the filters on the answer, and say how many undated reports a date filter left out."""
+        if not filters:
+            return
+        answer.filters = {"files": list(filters.files), "since": filters.since, "until": filters.until}
+        undated = self.retriever.undated_left_out(filters)
+        if undated:
+            note = f"{undated} undated report{'s were' if undated > 1 else ' was'} left out by the date filter."
+            answer.notice = f"{answer.notice} {note}".strip()
+
+    def ask(self, question: str, history: list[Answer] | None = None, filters: Filters | None = None) -> Answer:
+        """Answer ``question``; ``history`` (earlier answers of this conversation) resolves follow-ups."""
+        if len(question) > MAX_QUESTION_CHARS:
+            raise AskfrontError(
+                f"the question is {len(question):,} characters long; askfront reads at most "
+                f"{MAX_QUESTION_CHARS:,} characters"
+            )
+        started = time.perf_counter()
+        history = history or []
+        if history and _WHO_SAID.match(question.strip()):
+            given = [a for a in history if not a.abstained and (a.citations or a.reports)]
+            return who_said(question, given[-1] if given else history[-1])  # the last answer given
+        resolved = self.resolve(question, history)
+        hits = self.retriever.search(resolved, top_k=self.read_k, filters=filters)
+        retrieved = time.perf_counter()
+        answer = self.answerer.answer(question, resolved, hits)
+        self.note_filters(answer, filters)
+        done = time.perf_counter()
+        answer.timings = {
+            **answer.timings,
+            "retrieve_ms": (retrieved - started) * 1000,
+            "answer_ms": (done - retrieved) * 1000,
+            "total_ms": (done - started) * 1000,
+        }
+        return answer
+
+
+NEAR_TEXT = "The reports don't clearly say: a passage may answer it, check [1]."
+
+
+def abstain(question: str, resolved: str, hits: list[Hit], score: float | None = None, near: bool = False) -> Answer:
+    """ "The reports don't say", with the closest passages (labelled as not answering) when there are any;
+    ``near``: the first of them scored nearly as high as an answer, and the text says so."""
+    closest = closest_passages(hits)
+    if near and closest:
+        text = NEAR_TEXT
+    else:
+        text = ABSTAIN_TEXT + (" The closest passages are shown below; they do not answer it." if closest else "")
+    return Answer(question, text, "", abstained=True, resolved_question=resolved, closest=closest, score=score)
+
+
+def who_said(question: str, previous: Answer) -> Answer:
+    """'Who said that?': the attribution of the previous answer, with the same citation."""
+    if previous.abstained or not previous.citations:
+        return Answer(question, "There is no earlier answer to attribute.", "", abstained=True)
+    if previous.attribution:
+        who = re.sub(r"^according to\s+", "", previous.attribution)
+        return Answer(
+            question, f"{who} [1]", who, previous.citations, attribution=previous.attribution,
+            resolved_question=question,
+        )  # fmt: skip
+    title = previous.citations[0].title
+    return Answer(
+        question,
+        f"The report states it without naming a source: {title} [1]",
+        "",
+        previous.citations,
+        resolved_question=question,
+    )
+
+
+_WHO_SAID = re.compile(
+    r"^(?:and\s+)?who\s+(?:said|says|claimed|claims|reported|reports|stated)\s+(?:that|this|it)\b", re.I
+)
+_PRONOUN = re.compile(r"\b(it|there|he|she|him|her|they|them|its|his|their)\b", re.I)
+# Pronouns that refer to nothing earlier: existential "there" ("Were there any casualties?", "there were"),
+# dummy "it" ("Is it true that ...", "it is reported that ...", "it rained").
+_NOT_A_REFERENCE = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|has|have|had|will|would|could|'s)\s+there\b|"
+    r"\bthere\s+(?:is|are|was|were|be|been|has|have|had|will|would|could|may|might|'s)\b|"
+    r"\b(?:is|was|does|did|will)\s+it\s+(?:true|possible|likely|known|clear|certain|the\s+case|confirmed|rain)\b|"
+    r"\bit\s+(?:is|was)\s+(?:true|reported|said|claimed|possible|likely|unclear|clear|known|believed|thought)\b",
+    re.I,
+)
+_PERSONAL = {"he", "she", "him", "her", "his"}
+
+
+def resolve_followup(question: str, history: list[Answer], nlp: Language) -> str:
+    """Rewrite a follow-up so it stands alone: 'And how far is it from Misrata?' after a question about
+    Abu Grain becomes 'how far is Abu Grain from Misrata?'. Questions without a reference pass through."""
+    if not history:
+        return question
+    previous = history[-1]
+    before = previous.resolved_question or previous.question
+    text = re.sub(r"^\s*(?:and|so|but|also|then)\b[\s,]*", "", question, flags=re.I).strip()
+    about = re.match(r"^(?:what|how)\s+about\s+(.+?)\s*\??$", text, re.I)
+    names = [" ".join(t.text for t in run) for run in extract.proper_runs(nlp(before)[:])]
+    if about:
+        if names:
+            return before.replace(names[0], about.group(1), 1)
+        return f"{before} {about.group(1)}"
+    skip = [m.span() for m in _NOT_A_REFERENCE.finditer(text)]
+    match = next((m for m in _PRONOUN.finditer(text) if not any(a <= m.start() < b for a, b in skip)), None)
+    if not match:
+        return question
+    if any(t.pos_ in {"NOUN", "PROPN"} for t in nlp(text[: match.start()])):
+        return question  # 'How many trucks did the convoy have when it reached Tobruk?': 'it' is the convoy
+    word = match.group(1).lower()
+    if word in _PERSONAL and previous.short_answer and not previous.abstained:
+        referent = previous.short_answer
+    elif names:
+        referent = names[0]
+    else:
+        return question
+    if word in {"its", "his", "their"}:
+        referent += "'s"
+    return text[: match.start()] + referent + text[match.end() :]
+
+
+def closest_passages(hits: list[Hit], count: int = 3) -> list[Citation]:
+    """The best retrieved passages, shown (as not answering) when askfront abstains."""
+    return [passage_citation(n, h) for n, h in enumerate(hits[:count], 1)]
+
+
+def passage_citation(n: int, hit: Hit) -> Citation:
+    """Citation ``[n]`` of a whole retrieved passage."""
+    return citation(n, hit, hit.record.start, hit.record.end, hit.record.text)
+
+
+def citation(n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:
+    """Citation ``[n]``: characters ``start``..``end`` (``quote``) of the report ``hit`` comes from."""
+    r = hit.record
+    page = r.page_at(start)  # a sentence late in a passage may sit on the PDF's next page
+    return Citation(n, r.path, r.title, r.date, r.source, start, end, quote, page, hit.score, r.start, r.end)

@@ -1,0 +1,1 @@
+"""The default answerer: the trained span reader and its answerability verifier."""

@@ -1,0 +1,1 @@
+"""The browser app: the shared service, the web guard, the page and its panels."""

@@ -1,0 +1,1 @@
+"""The askfront command line."""

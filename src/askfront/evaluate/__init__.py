@@ -1,0 +1,1 @@
+"""Scoring answers, retrieval, citations and abstention on question files (JSON Lines, SQuAD)."""

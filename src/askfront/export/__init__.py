@@ -1,0 +1,1 @@
+"""Answers as Markdown and spreadsheet-safe CSV."""

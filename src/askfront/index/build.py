@@ -1,0 +1,322 @@
+"""Build or update the index from the corpus: re-embed only what changed, publish atomically, report all."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from askfront import __version__
+from askfront.core.config import Settings
+from askfront.core.errors import REPAIR, BadIndexError, LoadError, one_line, shown
+from askfront.core.types import Chunk, Document
+from askfront.index.chunk import make_splitter, split_document
+from askfront.index.embed import TextEmbedder
+from askfront.index.store import FORMAT_VERSION, Index, Manifest, live_version, publish, write_version
+from askfront.ingest.reports import parse_report, read_report, scan_corpus
+from askfront.language.entities import Dated, Mention, extract
+
+# Names the build can be held at (for the crash tests): with ASKFRONT_TEST_HOLD=<step> the build writes
+# index/.held-<step> and waits there to be killed. Unset in normal use.
+HOLD_STEPS = ("embedding", "written", "renamed")
+PARALLEL_FROM = 64  # reports: from here on names and dates are found by one worker process per core
+
+
+@dataclass
+class BuildReport:
+    """What one ``askfront index`` run did, file by file."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # path -> reason
+    chunks: int = 0
+    embedded: int = 0  # passages actually run through the model in this build
+    annotated: int = 0  # reports whose names and dates were found in this build
+    embed_seconds: float = 0.0
+    annotate_seconds: float = 0.0
+    full_rebuild: str = ""  # why every file was re-embedded ('' for an incremental build)
+    repaired: str = ""  # why the index was rewritten although no report changed (damage, stale settings)
+    written: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        files = (
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed, {len(self.failed)} failed"
+        )
+        state = "written" if self.written else "verified, already up to date"
+        return (
+            f"files: {files}; chunks: {self.chunks} ({self.embedded} embedded); index {state} in {self.seconds:.1f} s"
+        )
+
+
+@dataclass
+class _Entry:
+    """One report headed for the new index, with vectors when they can be reused."""
+
+    doc: Document
+    sha256: str
+    chunks: list[Chunk]
+    vectors: np.ndarray | None = None
+    indexed_at: str = ""  # when this version of the report entered the index ('' = this build)
+    annotations: tuple[list[Mention], list[Dated]] | None = None  # names and dated sentences (None: to find)
+
+
+def _log_stderr(message: str) -> None:
+    tqdm.write(message, file=sys.stderr)
+
+
+def build_index(
+    settings: Settings,
+    embedder: TextEmbedder,
+    log: Callable[[str], None] = _log_stderr,
+    progress: bool = True,
+    parallel: bool = True,
+) -> BuildReport:
+    """Bring ``settings.index`` up to date with ``settings.corpus``; never damages the live index.
+
+    The live index is verified first (checksums of its files, its search settings): a damaged or stale
+    one is rebuilt, reusing its vectors when the files holding them are intact, and the log says so.
+    ``parallel``: names and dates of many reports are found by worker processes, one per core (the app
+    passes False: it does not fork while serving)."""
+    started = time.perf_counter()
+    index_dir = settings.index
+    index_dir.mkdir(parents=True, exist_ok=True)
+    report = BuildReport()
+    with _exclusive(index_dir):
+        for stale in index_dir.glob(".build-*"):  # left by a build that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        previous = _open_previous(index_dir, log)
+        indexed = previous.manifest.files if previous is not None else {}
+        reusable = None
+        if previous is not None:
+            report.full_rebuild = previous.manifest.mismatch(
+                embedder.sha256, settings.chunk_size, settings.chunk_overlap
+            )
+            damaged = [] if report.full_rebuild else previous.verify()
+            if {"chunks.sqlite", "vectors.npy"} & set(damaged) or any(d.startswith("manifest") for d in damaged):
+                report.full_rebuild = f"index files damaged ({', '.join(damaged)})"
+            elif damaged:
+                report.repaired = f"index files damaged ({', '.join(damaged)}); rebuilt from the stored vectors"
+            elif previous.manifest.format_version != FORMAT_VERSION:
+                report.repaired = (
+                    f"index format {previous.manifest.format_version} -> {FORMAT_VERSION} "
+                    "(adds names and dates; vectors reused)"
+                )
+            else:
+                report.repaired = previous.stale(settings.index_type, settings.hnsw_threshold)
+            if report.full_rebuild:
+                log(f"askfront: full rebuild: {report.full_rebuild}")
+            elif report.repaired:
+                log(f"askfront: rebuilding the index: {report.repaired}")
+            reusable = previous if not report.full_rebuild else None
+        entries = _read_corpus(settings, reusable, indexed, report, log, progress)
+        report.removed = sorted(set(indexed) - {e.doc.path for e in entries})
+        report.chunks = sum(len(e.chunks) for e in entries)
+        needs_write = (
+            previous is None
+            or bool(report.full_rebuild or report.repaired)
+            or bool(report.added or report.changed or report.removed)
+            or previous.manifest.index_type != settings.index_type
+        )
+        if needs_write:
+            annotating = time.perf_counter()
+            report.annotated = _annotate_missing(entries, progress, parallel, log)
+            report.annotate_seconds = time.perf_counter() - annotating
+            _hold("embedding", index_dir)
+            embedding = time.perf_counter()
+            report.embedded = _embed_missing(entries, embedder, progress)
+            report.embed_seconds = time.perf_counter() - embedding
+            _publish(index_dir, settings, embedder, entries)
+            report.written = True
+        if previous is not None:
+            previous.close()
+        _remove_old_versions(index_dir)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def verify_index(settings: Settings, embedder: TextEmbedder) -> list[str]:
+    """What is wrong with the live index (damaged files, other model, chunk or search settings), without
+    changing anything; [] when it is intact and current."""
+    index = Index.open(settings.index)
+    try:
+        problems = [f"{settings.index}: damaged file {name}" for name in index.verify()]
+        reason = index.manifest.mismatch(embedder.sha256, settings.chunk_size, settings.chunk_overlap)
+        reason = reason or index.stale(settings.index_type, settings.hnsw_threshold)
+        if reason:
+            problems.append(f"{settings.index}: {reason}")
+    finally:
+        index.close()
+    return problems
+
+
+def _open_previous(index_dir: Path, log: Callable[[str], None]) -> Index | None:
+    try:
+        if live_version(index_dir) is None:
+            return None
+        return Index.open(index_dir)
+    except BadIndexError as err:
+        log(f"askfront: warning: {str(err).replace('; ' + REPAIR, '')}; building a new index from scratch")
+        return None
+
+
+def _hold(step: str, index_dir: Path) -> None:
+    """Crash-test hook: wait at ``step`` (to be killed there) when ASKFRONT_TEST_HOLD names it."""
+    if os.environ.get("ASKFRONT_TEST_HOLD") == step:
+        (index_dir / f".held-{step}").write_text(str(os.getpid()), encoding="utf-8")
+        time.sleep(3600)
+
+
+def _read_corpus(
+    settings: Settings,
+    previous: Index | None,
+    indexed: dict[str, str],
+    report: BuildReport,
+    log: Callable[[str], None],
+    progress: bool,
+) -> list[_Entry]:
+    """Load and chunk new or changed reports; take unchanged ones (and their vectors) from ``previous``,
+    the last index when its vectors are still valid. ``indexed`` maps each last-indexed file to its hash."""
+    splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
+    entries: list[_Entry] = []
+    scan = scan_corpus(settings.corpus)
+    for rel, reason in scan.refused.items():
+        if previous is not None and rel in indexed:
+            entries.append(_reuse(previous, rel, indexed[rel]))
+            reason += "; kept the previously indexed version"
+        report.failed[rel] = reason
+        log(f"askfront: error: {shown(settings.corpus / rel)}: {reason}")
+    for path in tqdm(scan.files, desc="files", unit="file", disable=not progress):
+        rel = path.relative_to(settings.corpus).as_posix()
+        try:
+            raw = read_report(path, settings.corpus, settings.max_file_bytes)
+            sha = raw.sha256
+            if previous is not None and indexed.get(rel) == sha:
+                entries.append(_reuse(previous, rel, sha))
+                report.unchanged.append(rel)
+                continue
+            doc = parse_report(raw)
+        except Exception as err:
+            reason = str(err) if isinstance(err, LoadError) else _reason(err)
+            if previous is not None and rel in indexed and os.path.lexists(path):
+                # a report that became unreadable keeps its last good version searchable
+                reason += "; kept the previously indexed version"
+                entries.append(_reuse(previous, rel, indexed[rel]))
+            report.failed[rel] = reason
+            log(f"askfront: error: {shown(settings.corpus / rel)}: {reason}")
+            continue
+        for warning in doc.warnings:
+            log(f"askfront: warning: {shown(settings.corpus / rel)}: {warning}")
+        chunks = split_document(doc, splitter)
+        entries.append(_Entry(doc, sha, chunks))
+        if rel not in indexed:
+            report.added.append(rel)
+        else:
+            (report.unchanged if indexed[rel] == sha else report.changed).append(rel)
+    return entries
+
+
+def _reuse(previous: Index, rel: str, sha: str) -> _Entry:
+    """A report exactly as the previous index holds it, vectors included (no re-embedding)."""
+    vectors = np.asarray(previous.vectors[previous.chunk_ids(rel)], dtype=np.float32)
+    when = previous.manifest.indexed.get(rel, previous.manifest.built_at)
+    return _Entry(previous.document(rel), sha, previous.chunks_of(rel), vectors, when, previous.annotations_of(rel))
+
+
+def _reason(err: Exception) -> str:
+    """One line for a failure that is not a LoadError (a bug or an exhausted resource), naming its kind."""
+    if isinstance(err, OSError):
+        return f"cannot read ({err.strerror or one_line(err)})"
+    return f"could not be read ({type(err).__name__}: {one_line(err)})"
+
+
+def _annotate_missing(entries: list[_Entry], progress: bool, parallel: bool, log: Callable[[str], None]) -> int:
+    """Find the names and dated sentences of the reports that do not have them yet. Returns how many."""
+    todo = [e for e in entries if e.annotations is None]
+    # spaCy runs on one core; for many reports a worker per core more than halves the time (measured:
+    # 1,500 SQuAD paragraphs 11.4 s -> 4.9 s on 2 Zen 5 cores, 2026-11-28; see entities.extract).
+    # Below PARALLEL_FROM reports, starting workers costs more.
+    processes = min(os.cpu_count() or 1, 2) if parallel and len(todo) >= PARALLEL_FROM else 1
+    if todo:
+        with tqdm(total=len(todo), desc="names", unit="report", disable=not progress) as bar:
+            for e, found in zip(todo, extract((e.doc for e in todo), processes), strict=True):
+                if isinstance(found, str):  # that report is indexed without its names and dates
+                    log(f"askfront: warning: {shown(e.doc.path)}: names and dates not found ({found})")
+                    found = ([], [])
+                e.annotations = found
+                bar.update()
+    return len(todo)
+
+
+def _embed_missing(entries: list[_Entry], embedder: TextEmbedder, progress: bool) -> int:
+    """Embed the chunks of new/changed reports; identical passages are embedded once. Returns how many."""
+    todo = [e for e in entries if e.vectors is None]
+    unique = list(dict.fromkeys(c.text for e in todo for c in e.chunks))
+    with tqdm(total=len(unique), desc="chunks", unit="chunk", disable=not progress) as bar:
+        vectors = embedder.encode(unique, on_progress=bar.update)
+    row = {text: i for i, text in enumerate(unique)}
+    for e in todo:
+        e.vectors = vectors[[row[c.text] for c in e.chunks]]
+    return len(unique)
+
+
+def _publish(index_dir: Path, settings: Settings, embedder: TextEmbedder, entries: list[_Entry]) -> None:
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+    chunks = [c for e in entries for c in e.chunks]
+    vectors = np.concatenate([np.zeros((0, embedder.dimension), np.float32)] + [e.vectors for e in entries])
+    manifest = Manifest(
+        model_name=embedder.name,
+        model_sha256=embedder.sha256,
+        model_files=embedder.files,
+        dimension=int(vectors.shape[1]),
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        index_type=settings.index_type,
+        askfront_version=__version__,
+        built_at=now.isoformat(timespec="seconds"),
+        files={e.doc.path: e.sha256 for e in entries},
+        indexed={e.doc.path: e.indexed_at or now.isoformat(timespec="seconds") for e in entries},
+    )
+    building = index_dir / f".build-{stamp}"
+    annotations = {e.doc.path: e.annotations for e in entries if e.annotations is not None}
+    write_version(building, manifest, [e.doc for e in entries], chunks, vectors, settings.hnsw_threshold, annotations)
+    _hold("written", index_dir)
+    final = building.rename(index_dir / f"v-{stamp}")
+    _hold("renamed", index_dir)
+    publish(index_dir, final)
+
+
+def _remove_old_versions(index_dir: Path) -> None:
+    live = live_version(index_dir)
+    for old in index_dir.glob("v-*"):
+        if old != live:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def _exclusive(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index folder."""
+    with (index_dir / ".lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BadIndexError(f"{index_dir}: another 'askfront index' is running on this index") from None
+        yield

@@ -1,0 +1,526 @@
+"""The index on disk: FAISS vectors, BM25 terms, chunk texts in SQLite, and a JSON manifest.
+
+Layout of the index folder::
+
+    index/CURRENT          name of the live version folder (replaced atomically)
+    index/v-<stamp>/       manifest.json, chunks.sqlite, vectors.npy, dense.faiss, bm25/
+    index/.build-<...>/    a build in progress (left behind only by a crash; removed by the next build)
+
+A build writes a complete new version folder and only then points CURRENT at it, so a killed build
+never touches the index that readers load. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import numpy as np
+
+from askfront.core.errors import REPAIR, BadIndexError, ConfigError, one_line
+from askfront.core.types import Chunk, ChunkRecord, Document
+from askfront.language.entities import Dated, Mention
+
+__all__ = ["BadIndexError", "ChunkRecord", "Index", "Manifest", "live_version", "publish", "write_version"]
+
+# 2: the manifest records a checksum of every file and the search settings; the model identity covers
+# tokenizer and config files, not only the weights. 3: names and dated sentences (tables mentions, dated).
+FORMAT_VERSION = 3
+VECTOR_FORMATS = (2, 3)  # formats whose vectors and passages a build can reuse
+NAMES_FROM = 3  # the first format that holds names and dated sentences
+CURRENT = "CURRENT"
+_VERSION_NAME = re.compile(r"v-[0-9A-Za-z]+")
+# How passages are tokenised and scored for BM25. Part of the index identity: an index built with other
+# values is rebuilt (vectors reused), never searched with a tokenizer that differs from its own.
+BM25_SETTINGS = {
+    "library": "bm25s",
+    "stopwords": "en_plus",
+    "lowercase": True,
+    "method": "lucene",
+    "k1": 1.5,
+    "b": 0.75,
+}
+# HNSW graph parameters (only for large indexes, see make_faiss); also part of the identity.
+HNSW_SETTINGS = {"M": 32, "efConstruction": 80, "efSearch": 96, "vectors": "SQ8"}
+# Read errors that mean a damaged file, whichever library raised them.
+MANIFEST_SEAL = "manifest.sha256"  # the manifest's own checksum (it holds every other file's)
+_DAMAGE = (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, MemoryError, sqlite3.Error)
+_SCHEMA = """
+CREATE TABLE documents (path TEXT PRIMARY KEY, title TEXT, source TEXT, date TEXT, text TEXT, pages TEXT);
+CREATE TABLE chunks (id INTEGER PRIMARY KEY, path TEXT, start INTEGER, end INTEGER, page INTEGER,
+                     text TEXT);
+CREATE INDEX chunks_path ON chunks(path);
+CREATE TABLE mentions (path TEXT, start INTEGER, end INTEGER, text TEXT, kind TEXT, key TEXT);
+CREATE INDEX mentions_key ON mentions(key);
+CREATE INDEX mentions_path ON mentions(path);
+CREATE TABLE dated (path TEXT, start INTEGER, end INTEGER, sentence_start INTEGER, sentence_end INTEGER,
+                    date_text TEXT, iso TEXT);
+CREATE INDEX dated_path ON dated(path);
+"""
+
+
+@dataclass
+class Manifest:
+    """What an index was built from: enough to tell whether it can still be used or extended."""
+
+    model_name: str
+    model_sha256: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+    index_type: str
+    askfront_version: str
+    built_at: str
+    chunks: int = 0
+    files: dict[str, str] = field(default_factory=dict)  # corpus path -> content sha256
+    indexed: dict[str, str] = field(default_factory=dict)  # corpus path -> when that content was indexed
+    format_version: int = FORMAT_VERSION
+    search: dict[str, Any] = field(default_factory=dict)  # search_identity() it was built with
+    model_files: dict[str, str] = field(default_factory=dict)  # sha256 of each model file behind model_sha256
+    checksums: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> {"sha256", "bytes"}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Manifest:
+        """A manifest read from JSON, every field's type checked (TypeError naming the field otherwise)."""
+        if not isinstance(raw, dict):
+            raise TypeError("manifest.json is not an object")
+        known = {f.name: str(f.type) for f in fields(cls)}  # annotations as written: "str", "dict[str, str]"
+        for name, value in raw.items():
+            if name not in known:
+                raise TypeError(f"manifest field {name!r} is unknown")
+            kind = dict if known[name].startswith("dict[") else {"str": str, "int": int}.get(known[name])
+            if kind is None or not isinstance(value, kind) or isinstance(value, bool):
+                raise TypeError(f"manifest field {name!r} is {type(value).__name__}, not {known[name]}")
+        for name in ("files", "indexed", "model_files"):
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.get(name, {}).items()):
+                raise TypeError(f"manifest field {name!r} must map names to text")
+        for name, c in raw.get("checksums", {}).items():
+            if not (isinstance(c, dict) and isinstance(c.get("sha256"), str) and type(c.get("bytes")) is int):
+                raise TypeError(f"manifest checksum of {name!r} must hold a sha256 and a byte count")
+        return cls(**raw)
+
+    def mismatch(self, model_sha256: str, chunk_size: int, chunk_overlap: int) -> str:
+        """Why vectors of this index cannot be reused with these settings ('' if they can)."""
+        if self.format_version not in VECTOR_FORMATS:
+            return f"index format {self.format_version} (older askfront) is not {FORMAT_VERSION}"
+        if self.model_sha256 != model_sha256:
+            return f"embedding model changed ({self.model_name}, weights {self.model_sha256[:12]}…)"
+        if (self.chunk_size, self.chunk_overlap) != (chunk_size, chunk_overlap):
+            return f"chunk settings changed ({self.chunk_size}/{self.chunk_overlap} -> {chunk_size}/{chunk_overlap})"
+        return ""
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One indexed report as the reports panel lists it."""
+
+    path: str
+    title: str
+    date: str
+    source: str
+    passages: int
+    indexed_at: str
+
+
+def dense_kind(index_type: str, chunks: int, hnsw_threshold: int) -> str:
+    """flat or hnsw: ``auto`` is exact search up to ``hnsw_threshold`` passages."""
+    if index_type == "auto":
+        return "hnsw" if chunks > hnsw_threshold else "flat"
+    if index_type not in ("flat", "hnsw"):
+        raise ConfigError(f"index type must be auto, flat or hnsw, not {index_type!r}")
+    return index_type
+
+
+def search_identity(index_type: str, chunks: int, hnsw_threshold: int) -> dict[str, Any]:
+    """The settings the search structures of an index are built with (BM25 tokenizer, FAISS kind, HNSW)."""
+    kind = dense_kind(index_type, chunks, hnsw_threshold)
+    return {"bm25": BM25_SETTINGS, "dense": {"kind": kind, **(HNSW_SETTINGS if kind == "hnsw" else {})}}
+
+
+def make_faiss(vectors: np.ndarray, index_type: str, hnsw_threshold: int):
+    """Exact inner-product search, or HNSW (8-bit) for large indexes (``auto`` switches at ``hnsw_threshold``)."""
+    import faiss
+
+    kind = dense_kind(index_type, len(vectors), hnsw_threshold)
+    dim = vectors.shape[1]
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        # 8-bit vectors in the graph (a quarter of the memory); retrieval re-scores the candidates
+        # exactly from the memory-mapped float32 vectors.npy.
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_SETTINGS["M"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_SETTINGS["efConstruction"]
+        index.hnsw.efSearch = HNSW_SETTINGS["efSearch"]
+        if len(vectors):
+            index.train(np.ascontiguousarray(vectors[:: max(1, len(vectors) // 100_000)], dtype=np.float32))
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def write_version(
+    folder: Path,
+    manifest: Manifest,
+    documents: list[Document],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    hnsw_threshold: int,
+    annotations: dict[str, tuple[list[Mention], list[Dated]]] | None = None,
+) -> None:
+    """Write a complete index version into the empty ``folder`` (manifest last) and fsync it.
+    ``annotations``: each report's names and dated sentences (see askfront.language.entities)."""
+    import bm25s
+    import faiss
+
+    folder.mkdir(parents=True)
+    db = sqlite3.connect(folder / "chunks.sqlite")
+    with db:
+        db.executescript(_SCHEMA)
+        db.executemany(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?)",
+            ((d.path, d.title, d.source, d.date, d.text, json.dumps(d.pages)) for d in documents),
+        )
+        db.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
+            ((i, c.path, c.start, c.end, c.page, c.text) for i, c in enumerate(chunks)),
+        )
+        for path, (mentions, dated) in (annotations or {}).items():
+            db.executemany(
+                "INSERT INTO mentions VALUES (?,?,?,?,?,?)",
+                ((path, m.start, m.end, m.text, m.kind, m.key) for m in mentions),
+            )
+            db.executemany(
+                "INSERT INTO dated VALUES (?,?,?,?,?,?,?)",
+                ((path, d.start, d.end, d.sentence_start, d.sentence_end, d.date_text, d.iso) for d in dated),
+            )
+    db.close()
+    np.save(folder / "vectors.npy", vectors.astype(np.float32, copy=False), allow_pickle=False)
+    dense = make_faiss(vectors, manifest.index_type, hnsw_threshold)
+    faiss.write_index(dense, str(folder / "dense.faiss"))
+    if chunks:
+        bm25 = bm25s.BM25(method=BM25_SETTINGS["method"], k1=BM25_SETTINGS["k1"], b=BM25_SETTINGS["b"])
+        bm25.index(tokenize([c.text for c in chunks]), show_progress=False)
+        bm25.save(str(folder / "bm25"), show_progress=False)
+    manifest.chunks = len(chunks)
+    manifest.search = search_identity(manifest.index_type, len(chunks), hnsw_threshold)
+    manifest.checksums = {name: checksum(folder / name) for name in _index_files(folder)}
+    text = json.dumps(asdict(manifest), indent=1)
+    (folder / "manifest.json").write_text(text, encoding="utf-8")
+    (folder / MANIFEST_SEAL).write_text(seal_of(text) + "\n", encoding="utf-8")
+    for path in folder.rglob("*"):
+        if path.is_file():
+            _fsync(path)
+    _fsync(folder)
+
+
+def publish(index_dir: Path, version: Path) -> None:
+    """Atomically make ``version`` the live index (write CURRENT beside it, then rename over)."""
+    tmp = index_dir / (CURRENT + ".tmp")
+    tmp.write_text(version.name + "\n", encoding="utf-8")
+    _fsync(tmp)
+    os.replace(tmp, index_dir / CURRENT)
+    _fsync(index_dir)
+
+
+def seal_of(manifest_text: str) -> str:
+    """The manifest's own checksum, as written to MANIFEST_SEAL beside it."""
+    return hashlib.sha256(manifest_text.encode("utf-8")).hexdigest()
+
+
+def checksum(path: Path) -> dict[str, Any]:
+    """sha256 and size of one index file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+
+
+def _index_files(folder: Path) -> list[str]:
+    """Every file of an index version except the manifest (which holds their checksums)."""
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in ("manifest.json", MANIFEST_SEAL)
+    )
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """BM25 tokens: lower-cased words without English stop words (same for passages and queries)."""
+    import bm25s
+
+    return bm25s.tokenize(
+        texts,
+        lower=BM25_SETTINGS["lowercase"],
+        stopwords=BM25_SETTINGS["stopwords"],
+        return_ids=False,
+        show_progress=False,
+    )
+
+
+def live_version(index_dir: Path) -> Path | None:
+    """The folder CURRENT points at, or None when no index was ever published."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadIndexError(f"{index_dir / CURRENT}: damaged ({one_line(err, 80)}); {REPAIR}") from None
+    if not _VERSION_NAME.fullmatch(name):
+        raise BadIndexError(f"{index_dir / CURRENT}: damaged (does not name an index version); {REPAIR}")
+    return index_dir / name
+
+
+_RECORD_TYPES = (int, str, str, str, str, int, int, (int, type(None)), str, (str, type(None)))
+
+
+def _typed(row: tuple, types: tuple) -> tuple:
+    """``row`` as read from SQLite, checked: a NULL or a value of another type is damage (TypeError)."""
+    for value, kind in zip(row, types, strict=True):
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise TypeError(f"a stored value is {type(value).__name__}, not {getattr(kind, '__name__', kind)}")
+    return row
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """A read of the index whose failure (a damaged file) becomes a BadIndexError naming the repair."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except KeyError:
+            raise  # a report that is not in the index: the caller's question, not damage
+        except _DAMAGE as err:
+            folder = getattr(args[0], "folder", "index")
+            raise BadIndexError(
+                f"{folder}: index is damaged ({type(err).__name__}: {one_line(err, 120)}); {REPAIR}"
+            ) from None
+
+    return wrapper
+
+
+class Index:
+    """A published index version, opened read-only. Vectors are memory-mapped, not read into RAM."""
+
+    def __init__(self, folder: Path) -> None:
+        import faiss
+
+        self.folder = folder
+        try:
+            text = (folder / "manifest.json").read_text(encoding="utf-8")
+            seal = folder / MANIFEST_SEAL
+            if seal.exists() and seal.read_text(encoding="utf-8").strip() != seal_of(text):
+                raise ValueError("manifest.json does not match its checksum in " + MANIFEST_SEAL)
+            self.manifest = Manifest.from_json(json.loads(text))
+            # memory-mapped like the vectors: opening costs nothing, and HNSW touches only what it visits
+            mmap = getattr(faiss, "IO_FLAG_MMAP_IFC", 0) | getattr(faiss, "IO_FLAG_READ_ONLY", 0)
+            self.dense = faiss.read_index(str(folder / "dense.faiss"), mmap)
+            self.vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            self._db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True, check_same_thread=False)
+            count = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            self.bm25 = None
+            if count:
+                import bm25s
+
+                self.bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, show_progress=False)
+        except (*_DAMAGE, json.JSONDecodeError) as err:
+            raise BadIndexError(
+                f"{folder}: index is damaged ({type(err).__name__}: {one_line(err, 120)}); {REPAIR}"
+            ) from None
+        if not (count == self.manifest.chunks == self.dense.ntotal == len(self.vectors)):
+            raise BadIndexError(f"{folder}: index parts disagree on the number of chunks; {REPAIR}")
+        wrong_size = [
+            name for name, c in self.manifest.checksums.items()
+            if not (folder / name).is_file() or (folder / name).stat().st_size != c.get("bytes")
+        ]  # fmt: skip
+        if wrong_size:  # cheap at every open; the full checksums are checked by verify()
+            raise BadIndexError(f"{folder}: index is damaged ({', '.join(wrong_size)} missing or resized); {REPAIR}")
+
+    @classmethod
+    def open(cls, index_dir: Path) -> Index:
+        """Open the live version under ``index_dir``, with a clear error if there is none."""
+        version = live_version(index_dir)
+        if version is None:
+            raise BadIndexError(f"{index_dir}: no index yet; build it with: askfront index")
+        if not version.is_dir():
+            raise BadIndexError(f"{index_dir}: {CURRENT} points at missing {version.name}; rebuild: askfront index")
+        return cls(version)
+
+    def __len__(self) -> int:
+        return self.manifest.chunks
+
+    def verify(self) -> list[str]:
+        """Files whose sha256 differs from the manifest's (or that are missing or unlisted); [] when intact."""
+        if not self.manifest.checksums:
+            return ["manifest.json (no checksums: built by an older askfront)"]
+        found = set(_index_files(self.folder))
+        damaged = sorted(found - set(self.manifest.checksums))
+        for name, expected in self.manifest.checksums.items():
+            path = self.folder / name
+            try:
+                if not path.is_file() or checksum(path) != expected:
+                    damaged.append(name)
+            except OSError:
+                damaged.append(name)
+        return sorted(damaged)
+
+    def stale(self, index_type: str, hnsw_threshold: int) -> str:
+        """Why the search structures differ from what this askfront builds ('' when they do not)."""
+        expected = search_identity(index_type, self.manifest.chunks, hnsw_threshold)
+        if self.manifest.search == expected:
+            return ""
+        if not self.manifest.search:
+            return "search settings not recorded (built by an older askfront)"
+        labels = {"bm25": "BM25 tokenizer", "dense": "FAISS index"}
+        changed = [labels.get(k, k) for k in expected if self.manifest.search.get(k) != expected[k]]
+        return f"search settings changed ({', '.join(changed)})"
+
+    def check_model(self, model_sha256: str) -> None:
+        """Refuse to search with another embedding model, or another BM25 tokenizer, than the index's own."""
+        if self.manifest.model_sha256 != model_sha256:
+            raise BadIndexError(
+                f"{self.folder.parent}: index was built with another embedding model "
+                f"({self.manifest.model_name}, or an older askfront); {REPAIR}"
+            )
+        if self.manifest.search.get("bm25") != BM25_SETTINGS:
+            raise BadIndexError(f"{self.folder.parent}: index was built with other BM25 settings; {REPAIR}")
+
+    @_guarded
+    def records(self, ids: list[int]) -> list[ChunkRecord]:
+        """Passages by chunk id, in the order asked, with their report's title/date/source."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(
+            "SELECT c.id, c.path, d.title, d.date, d.source, c.start, c.end, c.page, c.text, d.pages FROM chunks c "
+            f"JOIN documents d ON d.path = c.path WHERE c.id IN ({marks})",
+            [int(i) for i in ids],
+        ).fetchall()
+        rows = [_typed(row, _RECORD_TYPES) for row in rows]
+        by_id = {row[0]: ChunkRecord(*row[:-1], pages=tuple(json.loads(row[-1] or "[]"))) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    @_guarded
+    def chunk_ids(self, path: str) -> list[int]:
+        return [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE path = ? ORDER BY id", (path,))]
+
+    @_guarded
+    def chunks_of(self, path: str) -> list[Chunk]:
+        rows = self._db.execute("SELECT path, start, end, text, page FROM chunks WHERE path = ? ORDER BY id", (path,))
+        return [Chunk(*row) for row in rows]
+
+    @_guarded
+    def document(self, path: str) -> Document:
+        """The stored text and metadata of one report (for surrounding context of a citation)."""
+        row = self._db.execute(
+            "SELECT path, title, text, source, date, pages FROM documents WHERE path = ?", (path,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(path)
+        row = _typed(row, (str,) * 6)
+        return Document(*row[:5], pages=json.loads(row[5]))
+
+    @_guarded
+    def text(self, path: str, start: int, end: int) -> str:
+        """Characters ``start:end`` of a report's stored text (without reading the whole report)."""
+        row = self._db.execute(
+            "SELECT substr(text, ?, ?) FROM documents WHERE path = ?", (start + 1, max(0, end - start), path)
+        ).fetchone()
+        if row is None:
+            raise KeyError(path)
+        return _typed(row, (str,))[0]
+
+    @_guarded
+    def documents(self) -> list[tuple[str, str, str]]:
+        """(path, title, date) of every indexed report."""
+        return list(self._db.execute("SELECT path, title, date FROM documents ORDER BY path"))
+
+    @property
+    def has_names(self) -> bool:
+        """Whether this index holds names and dated sentences (older formats have neither table)."""
+        return self.manifest.format_version >= NAMES_FROM
+
+    def annotations_of(self, path: str) -> tuple[list[Mention], list[Dated]] | None:
+        """A report's names and dated sentences as indexed (None for an index from before format 3)."""
+        if not self.has_names:
+            return None
+        return self._annotations(path)
+
+    @_guarded
+    def _annotations(self, path: str) -> tuple[list[Mention], list[Dated]]:
+        mentions = self._db.execute("SELECT start, end, text, kind, key FROM mentions WHERE path = ?", (path,))
+        dated = self._db.execute(
+            "SELECT start, end, sentence_start, sentence_end, date_text, iso FROM dated WHERE path = ?", (path,)
+        )
+        return [Mention(*row) for row in mentions], [Dated(*row) for row in dated]
+
+    @_guarded
+    def name_counts(self) -> list[tuple[str, str, str, str, int]]:
+        """(key, path, kind, spelling, mentions) for every name, report, kind and spelling."""
+        if not self.has_names:
+            return []
+        rows = self._db.execute("SELECT key, path, kind, text, count(*) FROM mentions GROUP BY key, path, kind, text")
+        return [tuple(row) for row in rows]
+
+    @_guarded
+    def name_keys(self) -> list[str]:
+        """Every distinct name key (what alias groups are made of)."""
+        if not self.has_names:
+            return []
+        return [row[0] for row in self._db.execute("SELECT DISTINCT key FROM mentions")]
+
+    @_guarded
+    def mentions(self, keys: list[str]) -> list[tuple[str, int, int, str, str]]:
+        """(path, start, end, text, kind) of every mention of the names with these keys, in report order."""
+        if not keys or not self.has_names:
+            return []
+        marks = ",".join("?" * len(keys))
+        query = f"SELECT path, start, end, text, kind FROM mentions WHERE key IN ({marks}) ORDER BY path, start"
+        return [tuple(row) for row in self._db.execute(query, keys)]
+
+    @_guarded
+    def dated(self) -> list[tuple[str, int, int, int, int, str, str, str]]:
+        """(path, start, end, sentence_start, sentence_end, date_text, iso, sentence) of every dated
+        sentence, in date order."""
+        if not self.has_names:
+            return []
+        query = (
+            "SELECT t.path, t.start, t.end, t.sentence_start, t.sentence_end, t.date_text, t.iso, "
+            "substr(d.text, t.sentence_start + 1, t.sentence_end - t.sentence_start) FROM dated t "
+            "JOIN documents d ON d.path = t.path ORDER BY t.iso, t.path, t.start"
+        )
+        return [tuple(row) for row in self._db.execute(query)]
+
+    @_guarded
+    def reports(self) -> list[ReportRow]:
+        """Every indexed report with its metadata, number of passages and when it was indexed."""
+        rows = self._db.execute(
+            "SELECT d.path, d.title, d.date, d.source, count(c.id) FROM documents d "
+            "LEFT JOIN chunks c ON c.path = d.path GROUP BY d.path ORDER BY d.path"
+        )
+        when = self.manifest.indexed
+        return [ReportRow(*row, indexed_at=when.get(row[0], self.manifest.built_at)) for row in rows]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
