@@ -141,7 +141,7 @@ def test_ask_json_is_one_object(demo_settings) -> None:
 
 
 def test_an_abstention_says_when_a_passage_nearly_answered(answerer: Conversation) -> None:
-    from askfront.app.page import answer_markdown
+    from askfront.app.render import answer_markdown
 
     near = answerer.ask("How many civilians were killed in Derna?")  # 'seven' killed: scored close, not enough
     assert near.abstained and near.answer == NEAR_TEXT and near.closest

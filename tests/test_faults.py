@@ -192,7 +192,7 @@ def test_forwarded_for_headers_cannot_dodge_the_login_throttle(monkeypatch) -> N
 
     import uvicorn
 
-    from askfront.app.page import trust_proxies
+    from askfront.app.launch import trust_proxies
     from askfront.app.web import FREE_FAILURES, WebGuard
 
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
@@ -406,7 +406,7 @@ def test_a_source_link_is_the_address_exactly_as_recorded(source: str) -> None:
     import re
 
     from askfront.answer.conversation import Citation
-    from askfront.app.page import citation_meta, source_html
+    from askfront.app.render import citation_meta, source_html
 
     url = re.search(r"https://\S+?(?=\s|$)", source).group()
     c = Citation(1, "a.txt", "Title", "", source, 0, 5, "quote", None, 1.0, 0, 5)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from askfront.app.page import launch_settings, safe_upload_name
+from askfront.app.launch import launch_settings
+from askfront.app.service import safe_upload_name
 from askfront.core.config import Settings
 from askfront.core.errors import ConfigError
 from askfront.evaluate import evaluation as evaluate

@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "grep":
             return _grep(settings, args)
         if args.command == "serve":
-            from askfront.app.page import serve
+            from askfront.app.launch import serve
 
             serve(settings)
             return EXIT_OK
