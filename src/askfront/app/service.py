@@ -23,21 +23,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
+from askfront.app.corpus_edits import CorpusEdits
 from askfront.core.config import Settings
-from askfront.core.errors import AskfrontError, ConfigError, LoadError, one_line, shown
+from askfront.core.errors import AskfrontError, one_line
 from askfront.core.types import Filters
 from askfront.ingest.reports import (
     EXAMPLES_FILE,
-    METADATA_KEYS,
-    SUFFIXES,
-    RawReport,
-    parse_metadata,
-    parse_report,
-    read_metadata,
-    scan_corpus,
-    sidecar_path,
 )
 
 if TYPE_CHECKING:
@@ -60,40 +51,14 @@ DEMO_EXAMPLES = (
 PARAGRAPHS_KEPT = 64  # reports whose paragraph starts are remembered (see Service.where)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
 _LINE_BREAK = re.compile(r"\n\s*")
-TRASH = ".trash"  # deleted reports go to corpus/.trash/<when>/ (hidden: never indexed), so Undo can restore them
 EXPORTS_KEPT = 50  # exported .md files kept on disk (oldest removed first); all removed at exit
-_SAFE_NAME = re.compile(r"[^\w.\- ]+")
-# What a file is, by its first bytes: an upload whose content is one of these is refused, whatever its name.
-_MAGIC = (
-    (b"MZ", "a Windows program"), (b"\x7fELF", "a program"), (b"PK\x03\x04", "a ZIP or Office file"),
-    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-    (b"%PDF-", "a PDF"), (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"), (b"7z\xbc\xaf", "a 7z archive"),
-)  # fmt: skip
 
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def content_kind(data: bytes) -> str:
-    """What the bytes are ('' when none of the known binary kinds)."""
-    head = data[:1024]
-    for magic, kind in _MAGIC:
-        if head.startswith(magic) or (magic == b"%PDF-" and magic in head):
-            return kind
-    return ""
-
-
-def safe_upload_name(name: str) -> str:
-    """A plain file name for an upload (no folders, no '..', no hidden files), or ConfigError."""
-    base = _SAFE_NAME.sub("_", Path(name.replace("\\", "/")).name).strip(" ._")
-    suffix = Path(base).suffix.lower()
-    if not base or suffix not in SUFFIXES:
-        raise ConfigError(f"{name}: only {', '.join(sorted(SUFFIXES))} reports can be added")
-    return base
-
-
-class Service:
+class Service(CorpusEdits):
     """The shared state of the app. Questions asked during a rebuild are answered from the previous index."""
 
     def __init__(
@@ -324,129 +289,6 @@ class Service:
         self.generation += 1
         return result
 
-    def check_upload(self, path: str | Path, original: str, replacing: str = "") -> tuple[str, bytes]:
-        """The safe name and bytes of an upload that can be indexed; ConfigError with a one-line reason
-        if not (type by content, empty, unreadable, too big, or the same content as a report already in
-        the corpus, other than ``replacing``)."""
-        name = safe_upload_name(original)
-        size = Path(path).stat().st_size
-        if size > self.settings.max_file_bytes:
-            raise ConfigError(f"{original}: too large ({size / 1e6:.1f} MB > {self.settings.max_file_mb:g} MB limit)")
-        data = Path(path).read_bytes()
-        if not data:
-            raise ConfigError(f"{original}: empty file")
-        kind, suffix = content_kind(data), Path(name).suffix.lower()
-        if (suffix == ".pdf") != (kind == "a PDF") or (kind and suffix != ".pdf"):
-            raise ConfigError(f"{original}: the content is {kind or 'text, not a PDF'}, not a {suffix} report")
-        try:
-            parse_report(RawReport(Path(name), name, data, b""))
-        except LoadError as err:
-            raise ConfigError(f"{original}: {err}") from None
-        digest = hashlib.sha256(data).digest()
-        for existing in scan_corpus(self.settings.corpus).files:
-            rel = existing.relative_to(self.settings.corpus).as_posix()
-            same_size = rel != replacing and existing.stat().st_size == size
-            if same_size and hashlib.sha256(existing.read_bytes()).digest() == digest:
-                raise ConfigError(f"{original}: the same content is already in the corpus as {shown(rel)}")
-        return name, data
-
-    def add_reports(self, paths: list[str]) -> str:
-        """Check each upload and copy the good ones into the corpus folder under safe names (a refused one
-        writes nothing); one line per file."""
-        lines = []
-        for path in paths:
-            original = Path(path).name
-            try:
-                name, data = self.check_upload(path, original)
-                target = self.settings.corpus / name
-                stem, suffix, n = target.stem, target.suffix, 1
-                while target.exists() or target.is_symlink():
-                    target = self.settings.corpus / f"{stem}-{n}{suffix}"
-                    n += 1
-                self.settings.corpus.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-                lines.append(f"Added {target.name}.")
-            except ConfigError as err:
-                lines.append(f"Not added: {err}")
-            except OSError as err:
-                lines.append(f"Not added: {original}: {one_line(err)}")
-            self.log(f"askfront: upload: {shown(lines[-1])}")
-        return "\n".join(lines)
-
-    def corpus_file(self, rel: str) -> Path:
-        """The corpus file of a report named by its corpus path (ConfigError if there is no such report)."""
-        for path in scan_corpus(self.settings.corpus).files:
-            if path.relative_to(self.settings.corpus).as_posix() == rel:
-                return path
-        raise ConfigError(f"{rel}: no such report in {self.settings.corpus}")
-
-    def delete_report(self, rel: str) -> str:
-        """Move a report (and its metadata file) to the corpus's trash folder (never indexed), then
-        rebuild; ``undo_delete`` puts it back."""
-        path = self.corpus_file(rel)
-        folder = self.settings.corpus / TRASH / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        target = folder / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        path.rename(target)
-        sidecar = sidecar_path(path)
-        if sidecar.exists():
-            sidecar.rename(sidecar_path(target))
-        self._trashed.append((folder, rel))
-        self.log(f"askfront: deleted {shown(rel)} (moved to {shown(str(folder))})")
-        return f"Deleted {rel} (kept in {TRASH}/ until you empty it; Undo puts it back).\n" + self.rebuild()
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._trashed)
-
-    def undo_delete(self) -> str:
-        """Put the last deleted report (and its metadata) back where it was, then rebuild."""
-        if not self._trashed:
-            raise ConfigError("nothing to undo")
-        folder, rel = self._trashed[-1]
-        source, target = folder / rel, self.settings.corpus / rel
-        if target.exists() or target.is_symlink():
-            raise ConfigError(f"{rel}: a report of that name is in the corpus again; not overwritten")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        source.rename(target)
-        if sidecar_path(source).exists():
-            sidecar_path(source).rename(sidecar_path(target))
-        self._trashed.pop()
-        shutil.rmtree(folder, ignore_errors=True)
-        self.log(f"askfront: restored {shown(rel)}")
-        return f"Restored {rel}.\n" + self.rebuild()
-
-    def replace_report(self, rel: str, upload: str | Path) -> str:
-        """Replace a report's file with an upload of the same type (checked like any upload), then rebuild."""
-        path = self.corpus_file(rel)
-        name, data = self.check_upload(upload, Path(upload).name, replacing=rel)
-        if Path(name).suffix.lower() != path.suffix.lower():
-            raise ConfigError(f"{Path(upload).name}: a {path.suffix} report can only be replaced by a {path.suffix}")
-        path.write_bytes(data)
-        self.log(f"askfront: replaced {shown(rel)}")
-        return f"Replaced {rel}.\n" + self.rebuild()
-
-    def set_metadata(self, rel: str, title: str, date: str, source: str) -> str:
-        """Write title, date and source to the report's ``.meta.yaml`` sidecar (other keys kept), then
-        rebuild. Empty values are removed; the date must be YYYY, YYYY-MM or YYYY-MM-DD."""
-        from askfront.search.retrieve import date_bounds
-
-        path = self.corpus_file(rel)
-        values = {"title": title.strip(), "date": date.strip(), "source": source.strip()}
-        for key, value in values.items():
-            if len(value) > METADATA_KEYS[key] or "\n" in value:
-                raise ConfigError(f"{key} must be one line of at most {METADATA_KEYS[key]} characters")
-        if values["date"]:
-            date_bounds(values["date"])
-        try:  # read as indexing reads it: the other keys are kept, a sidecar that cannot be read is not replaced
-            text, meta = read_metadata(path, self.settings.corpus)
-        except LoadError as err:
-            raise ConfigError(f"{err}; not overwritten, so nothing in it is lost: correct or delete it") from None
-        sidecar = sidecar_path(path)
-        sidecar.write_text(_edited_metadata(text, meta, values, sidecar.name), encoding="utf-8")
-        self.log(f"askfront: metadata of {shown(rel)} updated")
-        return f"Saved the title, date and source of {rel}.\n" + self.rebuild()
-
     def export(self, text: str, name: str = "askfront-answer.md") -> Path:
         """Write an export to a file called ``name`` for download; only the last ``EXPORTS_KEPT`` are kept.
         The same content with the same extension is the same file: every tab loading the page asks for the
@@ -492,38 +334,3 @@ def _format_of(index_dir: Path) -> int | None:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _edited_metadata(text: str, meta: dict, values: dict[str, str], name: str) -> str:
-    """Sidecar ``text`` (holding ``meta``) with each of ``values`` set, or removed when empty. Only the lines
-    of those keys change, so comments and other keys stay as the user wrote them; if the result would not
-    read back as intended (an unusual layout), the whole file is written out plainly instead."""
-    wanted = {k: v for k, v in {**meta, **values}.items() if not (k in values and not v)}
-    kept: list[str] = []
-    found: set[str] = set()  # keys of values whose line was met (and rewritten, or dropped when emptied)
-    skipping = False
-    for line in text.splitlines(keepends=True):
-        key = line.split(":", 1)[0].strip() if ":" in line and not line[:1].isspace() else None
-        if skipping and line[:1].isspace() and line.strip():
-            continue  # the rest of a value that spans lines
-        skipping = key in values
-        if not skipping:
-            kept.append(line)
-        elif key not in found:
-            found.add(key)
-            if values[key]:
-                kept.append(_yaml_line(key, values[key]))
-    if kept and not kept[-1].endswith("\n"):
-        kept[-1] += "\n"
-    kept += [_yaml_line(k, v) for k, v in values.items() if v and k not in found]
-    edited = "".join(kept)
-    try:  # a key written some other way ('"title": ...') was not found: its old line would stay beside the new
-        if not (set(meta) & set(values)) - found and parse_metadata(edited, name) == wanted:
-            return edited
-    except LoadError:
-        pass
-    return yaml.safe_dump(wanted, allow_unicode=True, sort_keys=False)
-
-
-def _yaml_line(key: str, value: str) -> str:
-    return yaml.safe_dump({key: value}, allow_unicode=True, width=10_000)
