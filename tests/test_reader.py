@@ -14,6 +14,7 @@ import pytest
 
 from askfront.answer.reader import reader as rd
 from askfront.index.embed import ModelError
+from askfront.language import attribution, nlp
 
 from .conftest import ROOT
 from .test_cli import askfront
@@ -196,11 +197,10 @@ def test_answers_keep_whole_quantities(text: str, picked: str, whole: str) -> No
     ],
 )  # fmt: skip
 def test_attribution_only_for_who_reports_the_figure(sentence: str, answer: str, source: str) -> None:
-    from askfront.answer.rules import extract
 
-    doc = extract.load_nlp()(sentence)
+    doc = nlp.load_nlp()(sentence)
     start = sentence.index(answer)
-    assert extract.attribution(doc[:], start, start + len(answer)) == source
+    assert attribution.attribution(doc[:], start, start + len(answer)) == source
 
 
 def test_reader_reads_the_answer_span_and_abstains_without_one(answerer) -> None:

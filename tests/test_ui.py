@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from askfront.app.launch import launch_settings
 from askfront.app.corpus_edits import safe_upload_name
+from askfront.app.launch import launch_settings
 from askfront.core.config import Settings
 from askfront.core.errors import ConfigError
 from askfront.evaluate import evaluation as evaluate

@@ -8,6 +8,7 @@ import pytest
 
 from askfront.answer.reader import reader as rd
 from askfront.answer.reader import verify
+from askfront.language import attribution, nlp
 
 
 @pytest.mark.parametrize(
@@ -183,11 +184,10 @@ def test_a_damaged_verifier_file_is_one_line_naming_it(tmp_path) -> None:
     ],
 )  # fmt: skip
 def test_attribution_keeps_abbreviations_and_titles_whole(sentence: str, answer: str, source: str) -> None:
-    from askfront.answer.rules import extract
 
-    doc = extract.load_nlp()(sentence)
+    doc = nlp.load_nlp()(sentence)
     start = sentence.index(answer)
-    assert extract.attribution(doc[:], start, start + len(answer)) == source
+    assert attribution.attribution(doc[:], start, start + len(answer)) == source
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from askfront.answer.rules import extract
 from askfront.core.errors import AskfrontError
+from askfront.language.nlp import load_nlp, proper_runs
 from askfront.search.retrieve import Filters, Hit, Retriever
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class Conversation:
     @property
     def nlp(self) -> Language:
         if self._nlp is None:
-            self._nlp = extract.load_nlp()
+            self._nlp = load_nlp()
         return self._nlp
 
     def warm_up(self) -> None:
@@ -206,7 +206,7 @@ def resolve_followup(question: str, history: list[Answer], nlp: Language) -> str
     before = previous.resolved_question or previous.question
     text = re.sub(r"^\s*(?:and|so|but|also|then)\b[\s,]*", "", question, flags=re.I).strip()
     about = re.match(r"^(?:what|how)\s+about\s+(.+?)\s*\??$", text, re.I)
-    names = [" ".join(t.text for t in run) for run in extract.proper_runs(nlp(before)[:])]
+    names = [" ".join(t.text for t in run) for run in proper_runs(nlp(before)[:])]
     if about:
         if names:
             return before.replace(names[0], about.group(1), 1)

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from askfront.answer.conversation import ABSTAIN_TEXT, Answer, Answerer, abstain, passage_citation
-from askfront.answer.rules import extract
 from askfront.core.errors import ConfigError
+from askfront.language.nlp import load_nlp
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -117,7 +117,7 @@ class LLMAnswerer:
     @property
     def nlp(self) -> Language:
         if self._nlp is None:
-            self._nlp = extract.load_nlp()
+            self._nlp = load_nlp()
         return self._nlp
 
     @property

@@ -57,3 +57,27 @@ def m_is_million(before: str, after: str, spaced: bool = False) -> bool:
     if before.rstrip()[-1:] in CURRENCY_SYMBOLS or _MONEY_AFTER.match(after):
         return True
     return not spaced and bool(_WORD_AFTER.match(after)) and not _MEASURE_AFTER.match(after)
+
+
+# A distance as written, maybe in two units: "140 kilometers or about 85 miles", "140 km (87 mi)"
+_UNIT = rf"(?:{DISTANCE_UNIT_PATTERN})"
+
+
+_NUM = r"(?:\d[\d,]*(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|dozens of|hundreds of)"
+
+
+_APPROX = r"(?:(?:about|around|some|nearly|almost|roughly|approximately|over|under|more than|less than)\s+)?"
+
+
+DISTANCE = re.compile(
+    rf"\b{_APPROX}{_NUM}\s*-?\s*{_UNIT}\b(?:\s+(?:or|\()\s*{_APPROX}{_NUM}\s*-?\s*{_UNIT}\b\)?)?", re.IGNORECASE
+)
+
+
+def display(text: str) -> str:
+    """Short-answer text: the words, with 'X or about Y' shown as 'X (about Y)'."""
+    text = " ".join(text.split()).strip(" ,;:")
+    m = re.match(r"^(.*?\S)\s+or\s+((?:about|around|some|nearly|roughly|approximately)\s+.+)$", text)
+    if m and DISTANCE.fullmatch(text):
+        return f"{m.group(1)} ({m.group(2)})"
+    return text

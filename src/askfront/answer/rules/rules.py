@@ -13,6 +13,7 @@ import numpy as np
 from askfront.answer.conversation import Answer, abstain, citation
 from askfront.answer.rules import extract
 from askfront.core.cache import LRU
+from askfront.language import attribution, nlp
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -60,7 +61,7 @@ class RuleAnswerer:
     @property
     def nlp(self) -> Language:
         if self._nlp is None:
-            self._nlp = extract.load_nlp()
+            self._nlp = nlp.load_nlp()
         return self._nlp
 
     def answer(self, question: str, resolved: str, hits: list[Hit]) -> Answer:
@@ -95,7 +96,7 @@ class RuleAnswerer:
         cited = citation(1, sentence.hit, start, sentence.offset + span.start_char + len(span.text.rstrip()), quote)
         cited.answer_start = sentence.offset + candidate.start
         cited.answer_end = sentence.offset + candidate.end
-        who = extract.attribution(span, candidate.start, candidate.end)
+        who = attribution.attribution(span, candidate.start, candidate.end)
         text = f"{candidate.text}{', ' + who if who else ''} [1]"
         return Answer(question, text, candidate.text, [cited], attribution=who, resolved_question=resolved)
 
