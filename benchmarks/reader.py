@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from askfront.answer.reader import verify
-from askfront.answer.reader.reader import META_FILE, Candidate, Passage, ReaderAnswerer
+from askfront.answer.reader.model import META_FILE
+from askfront.answer.reader.reader import Candidate, Passage, ReaderAnswerer
 from askfront.answer.registry import load_answerer
 from askfront.core.config import Settings
 from askfront.evaluate import evaluation as evaluate
@@ -291,7 +292,7 @@ def main() -> int:
         # report with the verifier just fitted: a copy of the reader folder beside it
         import shutil
 
-        from askfront.answer.reader.reader import READER_DIR
+        from askfront.answer.reader.model import READER_DIR
 
         copy = args.workdir / "reader"
         shutil.copytree(reader_dir or READER_DIR, copy, dirs_exist_ok=True)

@@ -319,16 +319,16 @@ def test_a_reader_folder_without_window_sizes_is_one_line(tmp_path: Path) -> Non
     import json
     import shutil
 
-    from askfront.answer.reader import reader as rd
+    from askfront.answer.reader import model as rmodel
     from askfront.core.errors import ModelError
 
     folder = tmp_path / "reader"
-    shutil.copytree(rd.READER_DIR, folder)
-    meta = json.loads((folder / rd.META_FILE).read_text())
+    shutil.copytree(rmodel.READER_DIR, folder)
+    meta = json.loads((folder / rmodel.META_FILE).read_text())
     del meta["stride"]
-    (folder / rd.META_FILE).write_text(json.dumps(meta))
+    (folder / rmodel.META_FILE).write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="max_length and stride"):
-        rd.load_model(folder)
+        rmodel.load_model(folder)
 
 
 @pytest.mark.slow
@@ -418,13 +418,14 @@ def test_a_source_link_is_the_address_exactly_as_recorded(source: str) -> None:
 def test_a_replaced_verifier_is_refused_naming_it(tmp_path: Path, demo_settings) -> None:
     import shutil
 
+    from askfront.answer.reader import model as rmodel
     from askfront.answer.reader import reader as rd
     from askfront.answer.reader import verify
     from askfront.core.errors import ModelError
     from askfront.index.store import Index
 
     folder = tmp_path / "reader"
-    shutil.copytree(rd.READER_DIR, folder)
+    shutil.copytree(rmodel.READER_DIR, folder)
     path = folder / verify.VERIFIER_FILE
     path.write_text(path.read_text().replace('"strong": 0.6', '"strong": 0.01'))
     index = Index.open(demo_settings.index)

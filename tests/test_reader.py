@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from askfront.answer.reader import decode as rdecode
+from askfront.answer.reader import model as rmodel
 from askfront.answer.reader import reader as rd
 from askfront.index.embed import ModelError
-from askfront.language import attribution, nlp
+from askfront.language import attribution, nlp, spans
 
 from .conftest import ROOT
 from .test_cli import askfront
@@ -78,7 +80,7 @@ def test_training_script_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resumed from" in again.stdout and "at step 2" in again.stdout and "step 3/3" in again.stdout
 
-    model, meta = rd.load_model(out / "reader")
+    model, meta = rmodel.load_model(out / "reader")
     assert meta["trained"]["steps"] == 3 and not model.training
 
     # a second pass starts from that reader, with swapped-name questions among the unanswerable ones
@@ -97,8 +99,10 @@ def test_training_script_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     meta3 = json.loads((tmp_path / "run3" / "reader" / "reader.json").read_text())["trained"]
     assert meta3["mix"] == "v2.json" and meta3["mix_pairs"] == 3 * (8 + 3)
     assert "step 2/2" in third.stdout
-    tokenizer = rd.load_tokenizer()
-    features = rd.tokenize(tokenizer, ["Where is it?"], ["The statue stands in front of the Main Building."], 64, 16)
+    tokenizer = rmodel.load_tokenizer()
+    features = rdecode.tokenize(
+        tokenizer, ["Where is it?"], ["The statue stands in front of the Main Building."], 64, 16
+    )
     assert features.example == [0] and features.offsets[0][0] is None  # [CLS] is not passage text
 
 
@@ -128,19 +132,19 @@ def test_swapped_question_names_what_the_paragraph_does_not_hold() -> None:
 def test_shipped_reader_is_small_fp16_and_recorded() -> None:
     from safetensors import safe_open
 
-    meta = json.loads((rd.READER_DIR / rd.META_FILE).read_text())
-    weights = rd.READER_DIR / meta["weights"]
+    meta = json.loads((rmodel.READER_DIR / rmodel.META_FILE).read_text())
+    weights = rmodel.READER_DIR / meta["weights"]
     assert weights.stat().st_size <= 30e6
     assert rd.file_sha256(weights) == meta["sha256"]
     with safe_open(str(weights), "pt") as fh:
         names = list(fh.keys())
-        assert rd.WORD_EMBEDDINGS not in names and "qa_outputs.weight" in names
+        assert rmodel.WORD_EMBEDDINGS not in names and "qa_outputs.weight" in names
         assert {str(fh.get_tensor(n).dtype) for n in names} == {"torch.float16"}
-    card = (rd.READER_DIR / "MODEL_CARD.md").read_text()
+    card = (rmodel.READER_DIR / "MODEL_CARD.md").read_text()
     assert "CC BY-SA 4.0" in card and "all-MiniLM-L6-v2" in card and "train_reader.py" in card
     from askfront.answer.reader import verify
 
-    path = rd.READER_DIR / verify.VERIFIER_FILE  # the verifier ships beside the weights, its sha256 recorded
+    path = rmodel.READER_DIR / verify.VERIFIER_FILE  # the verifier ships beside the weights, its sha256 recorded
     assert meta["verifier_sha256"] == rd.file_sha256(path)
     ver = verify.Verifier.load(path)
     assert set(ver.models) == set(verify.GROUPS) and "dev-calib" in ver.meta["fitted_on"]
@@ -150,13 +154,13 @@ def test_shipped_reader_is_small_fp16_and_recorded() -> None:
 @pytest.mark.slow
 def test_damaged_reader_weights_are_refused_naming_the_file(tmp_path: Path, demo_settings) -> None:
     folder = tmp_path / "reader"
-    shutil.copytree(rd.READER_DIR, folder)
-    weights = folder / rd.WEIGHTS_FILE
+    shutil.copytree(rmodel.READER_DIR, folder)
+    weights = folder / rmodel.WEIGHTS_FILE
     data = bytearray(weights.read_bytes())
     data[-100] ^= 0xFF
     weights.write_bytes(bytes(data))
     with pytest.raises(ModelError, match=r"reader\.safetensors: sha256 .* does not match"):
-        rd.load_model(folder)
+        rmodel.load_model(folder)
 
     work = demo_settings.index.parent
     done = askfront("ask", "--reader", str(folder), "How far is Abu Grain from Sirte?", cwd=work)
@@ -181,7 +185,7 @@ def test_damaged_reader_weights_are_refused_naming_the_file(tmp_path: Path, demo
 )  # fmt: skip
 def test_answers_keep_whole_quantities(text: str, picked: str, whole: str) -> None:
     start = text.index(picked)
-    a, b = rd.whole_quantity(text, start, start + len(picked))
+    a, b = spans.whole_quantity(text, start, start + len(picked))
     assert text[a:b] == whole
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from askfront.answer.reader import reader as rd
 from askfront.answer.reader import verify
-from askfront.language import attribution, nlp
+from askfront.language import attribution, nlp, spans
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_a_span_of_the_wrong_type_is_not_an_answer(kind: str, span: str, ok: boo
 )
 def test_a_span_inside_a_longer_name_gives_the_whole_name(text: str, span: str, whole: str) -> None:
     start = text.index(span)
-    a, b = rd.whole_name(text, start, start + len(span))
+    a, b = spans.whole_name(text, start, start + len(span))
     assert text[a:b] == whole
 
 

@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from askfront.answer.reader import reader as rd
+from askfront.answer.reader import decode as rdecode
+from askfront.answer.reader import model as rmodel
 from askfront.index.embed import bf16_is_fast
 
 SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s+")
@@ -163,7 +164,7 @@ def mixed_examples(data: list[dict], repeat: int) -> list[tuple[str, str, int, i
     return out
 
 
-def label(features: rd.Features, examples: list[tuple[str, str, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+def label(features: rdecode.Features, examples: list[tuple[str, str, int, int]]) -> tuple[np.ndarray, np.ndarray]:
     """Token positions of each window's answer, or 0 ([CLS]) where the window does not hold it whole."""
     starts = np.zeros(len(features.example), dtype=np.int64)
     ends = np.zeros(len(features.example), dtype=np.int64)
@@ -198,7 +199,7 @@ def batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[lis
 def save_checkpoint(path: Path, model, optimizer, step: int) -> None:
     import torch
 
-    trainable = {k: v for k, v in model.state_dict().items() if k != rd.WORD_EMBEDDINGS}
+    trainable = {k: v for k, v in model.state_dict().items() if k != rmodel.WORD_EMBEDDINGS}
     tmp = path.with_suffix(".tmp")
     torch.save({"model": trainable, "optimizer": optimizer.state_dict(), "step": step}, tmp)
     os.replace(tmp, path)
@@ -254,11 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     if args.export_checkpoint:
-        model = rd.base_model()
+        model = rmodel.base_model()
         state = torch.load(args.out / "checkpoint.pt", map_location="cpu")
         model.load_state_dict(state["model"], strict=False)
         meta = {"max_length": args.max_length, "stride": args.stride, "trained": {"steps": state["step"]}}
-        print(f"wrote {rd.export(model, args.out / 'reader', meta)} from step {state['step']}")
+        print(f"wrote {rmodel.export(model, args.out / 'reader', meta)} from step {state['step']}")
         return 0
 
     t0 = time.time()
@@ -266,8 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     examples = make_examples(load_squad(args.data), rng, args.questions, args.neg_other, args.neg_cut, args.neg_swap)
     mixed = mixed_examples(load_squad(args.mix), args.mix_repeat) if args.mix else []
     examples += mixed
-    tokenizer = rd.load_tokenizer()
-    features = rd.tokenize(tokenizer, [e[0] for e in examples], [e[1] for e in examples], args.max_length, args.stride)
+    tokenizer = rmodel.load_tokenizer()
+    features = rdecode.tokenize(
+        tokenizer, [e[0] for e in examples], [e[1] for e in examples], args.max_length, args.stride
+    )
     starts, ends = label(features, examples)
     lengths = [len(x) for x in features.input_ids]
     plan = batches(lengths, args.batch_size, rng)
@@ -280,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    model, init_meta = rd.load_model(args.init) if args.init else (rd.base_model(), None)
+    model, init_meta = rmodel.load_model(args.init) if args.init else (rmodel.base_model(), None)
     model = model.to(args.device)  # put in training mode below, after a checkpoint is resumed
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and not n.endswith(("bias", "LayerNorm.weight"))]
@@ -308,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     seen, tick, losses = 0, time.time(), []
     while step < total:
         idx = plan[step]
-        batch = rd.batch_tensors(features, idx, args.device)
+        batch = rdecode.batch_tensors(features, idx, args.device)
         s_pos = torch.from_numpy(starts[idx]).to(args.device)
         e_pos = torch.from_numpy(ends[idx]).to(args.device)
         for group in optimizer.param_groups:
@@ -370,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if init_meta is not None:
         meta["trained"]["init"] = {"sha256": init_meta.get("sha256"), "trained": init_meta.get("trained")}
-    weights = rd.export(model.float(), args.out / "reader", meta)
+    weights = rmodel.export(model.float(), args.out / "reader", meta)
     print(f"wrote {weights} ({weights.stat().st_size / 1e6:.1f} MB) in {time.time() - t0:.0f} s", flush=True)
     return 0
 
