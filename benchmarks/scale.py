@@ -178,7 +178,8 @@ def synthetic_index(folder: Path, size: int, embedder) -> float:
     from askfront import __version__
     from askfront.core.config import Settings
     from askfront.index.chunk import Chunk, make_splitter, split_document
-    from askfront.index.store import Manifest, publish, write_version
+    from askfront.index.store import Manifest
+    from askfront.index.write import publish, write_version
     from askfront.ingest.reports import Document, load_document
 
     settings = Settings()
@@ -224,7 +225,7 @@ def hnsw_recall(embedder, count: int = 20_000, k: int = 10) -> tuple[float, floa
     import numpy as np
 
     from askfront.core.config import Settings
-    from askfront.index.store import make_faiss
+    from askfront.index.write import make_faiss
 
     sentences = re.split(r"(?<=[.!?])\s+", " ".join(_report_body().split()))
     rng = np.random.default_rng(3)

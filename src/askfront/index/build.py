@@ -22,7 +22,8 @@ from askfront.core.errors import REPAIR, BadIndexError, LoadError, one_line, sho
 from askfront.core.types import Chunk, Document
 from askfront.index.chunk import make_splitter, split_document
 from askfront.index.embed import TextEmbedder
-from askfront.index.store import FORMAT_VERSION, Index, Manifest, live_version, publish, write_version
+from askfront.index.store import FORMAT_VERSION, Index, Manifest, live_version
+from askfront.index.write import publish, write_version
 from askfront.ingest.reports import parse_report, read_report, scan_corpus
 from askfront.language.entities import Dated, Mention, extract
 

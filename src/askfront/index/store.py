@@ -15,11 +15,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import re
 import sqlite3
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -29,7 +28,7 @@ from askfront.core.errors import REPAIR, BadIndexError, ConfigError, one_line
 from askfront.core.types import Chunk, ChunkRecord, Document
 from askfront.language.entities import Dated, Mention
 
-__all__ = ["BadIndexError", "ChunkRecord", "Index", "Manifest", "live_version", "publish", "write_version"]
+__all__ = ["BadIndexError", "ChunkRecord", "Index", "Manifest", "live_version"]
 
 # 2: the manifest records a checksum of every file and the search settings; the model identity covers
 # tokenizer and config files, not only the weights. 3: names and dated sentences (tables mentions, dated).
@@ -53,18 +52,6 @@ HNSW_SETTINGS = {"M": 32, "efConstruction": 80, "efSearch": 96, "vectors": "SQ8"
 # Read errors that mean a damaged file, whichever library raised them.
 MANIFEST_SEAL = "manifest.sha256"  # the manifest's own checksum (it holds every other file's)
 _DAMAGE = (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, MemoryError, sqlite3.Error)
-_SCHEMA = """
-CREATE TABLE documents (path TEXT PRIMARY KEY, title TEXT, source TEXT, date TEXT, text TEXT, pages TEXT);
-CREATE TABLE chunks (id INTEGER PRIMARY KEY, path TEXT, start INTEGER, end INTEGER, page INTEGER,
-                     text TEXT);
-CREATE INDEX chunks_path ON chunks(path);
-CREATE TABLE mentions (path TEXT, start INTEGER, end INTEGER, text TEXT, kind TEXT, key TEXT);
-CREATE INDEX mentions_key ON mentions(key);
-CREATE INDEX mentions_path ON mentions(path);
-CREATE TABLE dated (path TEXT, start INTEGER, end INTEGER, sentence_start INTEGER, sentence_end INTEGER,
-                    date_text TEXT, iso TEXT);
-CREATE INDEX dated_path ON dated(path);
-"""
 
 
 @dataclass
@@ -130,104 +117,10 @@ class ReportRow:
     indexed_at: str
 
 
-def dense_kind(index_type: str, chunks: int, hnsw_threshold: int) -> str:
-    """flat or hnsw: ``auto`` is exact search up to ``hnsw_threshold`` passages."""
-    if index_type == "auto":
-        return "hnsw" if chunks > hnsw_threshold else "flat"
-    if index_type not in ("flat", "hnsw"):
-        raise ConfigError(f"index type must be auto, flat or hnsw, not {index_type!r}")
-    return index_type
-
-
 def search_identity(index_type: str, chunks: int, hnsw_threshold: int) -> dict[str, Any]:
     """The settings the search structures of an index are built with (BM25 tokenizer, FAISS kind, HNSW)."""
     kind = dense_kind(index_type, chunks, hnsw_threshold)
     return {"bm25": BM25_SETTINGS, "dense": {"kind": kind, **(HNSW_SETTINGS if kind == "hnsw" else {})}}
-
-
-def make_faiss(vectors: np.ndarray, index_type: str, hnsw_threshold: int):
-    """Exact inner-product search, or HNSW (8-bit) for large indexes (``auto`` switches at ``hnsw_threshold``)."""
-    import faiss
-
-    kind = dense_kind(index_type, len(vectors), hnsw_threshold)
-    dim = vectors.shape[1]
-    if kind == "flat":
-        index = faiss.IndexFlatIP(dim)
-    else:
-        # 8-bit vectors in the graph (a quarter of the memory); retrieval re-scores the candidates
-        # exactly from the memory-mapped float32 vectors.npy.
-        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_SETTINGS["M"], faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_SETTINGS["efConstruction"]
-        index.hnsw.efSearch = HNSW_SETTINGS["efSearch"]
-        if len(vectors):
-            index.train(np.ascontiguousarray(vectors[:: max(1, len(vectors) // 100_000)], dtype=np.float32))
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
-def write_version(
-    folder: Path,
-    manifest: Manifest,
-    documents: list[Document],
-    chunks: list[Chunk],
-    vectors: np.ndarray,
-    hnsw_threshold: int,
-    annotations: dict[str, tuple[list[Mention], list[Dated]]] | None = None,
-) -> None:
-    """Write a complete index version into the empty ``folder`` (manifest last) and fsync it.
-    ``annotations``: each report's names and dated sentences (see askfront.language.entities)."""
-    import bm25s
-    import faiss
-
-    folder.mkdir(parents=True)
-    db = sqlite3.connect(folder / "chunks.sqlite")
-    with db:
-        db.executescript(_SCHEMA)
-        db.executemany(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?)",
-            ((d.path, d.title, d.source, d.date, d.text, json.dumps(d.pages)) for d in documents),
-        )
-        db.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
-            ((i, c.path, c.start, c.end, c.page, c.text) for i, c in enumerate(chunks)),
-        )
-        for path, (mentions, dated) in (annotations or {}).items():
-            db.executemany(
-                "INSERT INTO mentions VALUES (?,?,?,?,?,?)",
-                ((path, m.start, m.end, m.text, m.kind, m.key) for m in mentions),
-            )
-            db.executemany(
-                "INSERT INTO dated VALUES (?,?,?,?,?,?,?)",
-                ((path, d.start, d.end, d.sentence_start, d.sentence_end, d.date_text, d.iso) for d in dated),
-            )
-    db.close()
-    np.save(folder / "vectors.npy", vectors.astype(np.float32, copy=False), allow_pickle=False)
-    dense = make_faiss(vectors, manifest.index_type, hnsw_threshold)
-    faiss.write_index(dense, str(folder / "dense.faiss"))
-    if chunks:
-        bm25 = bm25s.BM25(method=BM25_SETTINGS["method"], k1=BM25_SETTINGS["k1"], b=BM25_SETTINGS["b"])
-        bm25.index(tokenize([c.text for c in chunks]), show_progress=False)
-        bm25.save(str(folder / "bm25"), show_progress=False)
-    manifest.chunks = len(chunks)
-    manifest.search = search_identity(manifest.index_type, len(chunks), hnsw_threshold)
-    manifest.checksums = {name: checksum(folder / name) for name in _index_files(folder)}
-    text = json.dumps(asdict(manifest), indent=1)
-    (folder / "manifest.json").write_text(text, encoding="utf-8")
-    (folder / MANIFEST_SEAL).write_text(seal_of(text) + "\n", encoding="utf-8")
-    for path in folder.rglob("*"):
-        if path.is_file():
-            _fsync(path)
-    _fsync(folder)
-
-
-def publish(index_dir: Path, version: Path) -> None:
-    """Atomically make ``version`` the live index (write CURRENT beside it, then rename over)."""
-    tmp = index_dir / (CURRENT + ".tmp")
-    tmp.write_text(version.name + "\n", encoding="utf-8")
-    _fsync(tmp)
-    os.replace(tmp, index_dir / CURRENT)
-    _fsync(index_dir)
 
 
 def seal_of(manifest_text: str) -> str:
@@ -244,7 +137,7 @@ def checksum(path: Path) -> dict[str, Any]:
     return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
 
 
-def _index_files(folder: Path) -> list[str]:
+def index_files(folder: Path) -> list[str]:
     """Every file of an index version except the manifest (which holds their checksums)."""
     return sorted(
         p.relative_to(folder).as_posix()
@@ -366,7 +259,7 @@ class Index:
         """Files whose sha256 differs from the manifest's (or that are missing or unlisted); [] when intact."""
         if not self.manifest.checksums:
             return ["manifest.json (no checksums: built by an older askfront)"]
-        found = set(_index_files(self.folder))
+        found = set(index_files(self.folder))
         damaged = sorted(found - set(self.manifest.checksums))
         for name, expected in self.manifest.checksums.items():
             path = self.folder / name
@@ -518,9 +411,10 @@ class Index:
         self._db.close()
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def dense_kind(index_type: str, chunks: int, hnsw_threshold: int) -> str:
+    """flat or hnsw: ``auto`` is exact search up to ``hnsw_threshold`` passages."""
+    if index_type == "auto":
+        return "hnsw" if chunks > hnsw_threshold else "flat"
+    if index_type not in ("flat", "hnsw"):
+        raise ConfigError(f"index type must be auto, flat or hnsw, not {index_type!r}")
+    return index_type
