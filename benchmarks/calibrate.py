@@ -18,7 +18,7 @@ from pathlib import Path
 from askfront.answer.registry import load_answerer
 from askfront.answer.rules import rules
 from askfront.core.config import Settings
-from askfront.evaluate import evaluation as evaluate
+from askfront.evaluate import question_files, runner, scoring
 from askfront.index.build import build_index
 from askfront.index.embed import Embedder
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=Path("eval/demo.jsonl"))
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     args = parser.parse_args()
-    questions = evaluate.read_questions(args.questions)
+    questions = question_files.read_questions(args.questions)
     embedder = Embedder()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(corpus=args.corpus, index=Path(tmp) / "index")
@@ -39,7 +39,7 @@ def main() -> None:
         for coverage in (0.4, 0.5, 0.6, 0.7, 0.8):
             for score in (0.45, 0.55, 0.65):
                 rules.MIN_COVERAGE, rules.MIN_SCORE = coverage, score
-                m = evaluate.summarize(evaluate.run(answerer, questions))
+                m = scoring.summarize(runner.run(answerer, questions))
                 precision = "n/a" if m["abstention_precision"] is None else f"{m['abstention_precision']:.3f}"
                 print(
                     f"{coverage:>8.2f} {score:>6.2f} {m['exact_match']:>6.3f} {precision:>7} "

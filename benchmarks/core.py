@@ -22,7 +22,7 @@ from pathlib import Path
 from scale import make_corpus  # benchmarks/ is on sys.path when a script in it runs
 
 from askfront.core.config import Settings
-from askfront.evaluate.evaluation import percentile
+from askfront.evaluate.scoring import percentile
 from askfront.index.build import build_index
 from askfront.index.embed import Embedder
 from askfront.index.store import Index

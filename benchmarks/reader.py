@@ -36,7 +36,7 @@ from askfront.answer.reader.model import META_FILE
 from askfront.answer.reader.reader import Candidate, Passage, ReaderAnswerer
 from askfront.answer.registry import load_answerer
 from askfront.core.config import Settings
-from askfront.evaluate import evaluation as evaluate
+from askfront.evaluate import question_files, runner, scoring
 from askfront.index.build import build_index
 from askfront.index.embed import Embedder, bf16_is_fast, file_sha256
 
@@ -69,7 +69,7 @@ def _cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0))
 
 
-def calibration_rows(conversation, questions: list[evaluate.Question], mode: str) -> list[dict]:
+def calibration_rows(conversation, questions: list[question_files.Question], mode: str) -> list[dict]:
     """For every question, the reader's decision before any threshold: its evidence, text and whether it
     is a right answer (the rows the verifier is fitted on and its threshold chosen with)."""
     reader: ReaderAnswerer = conversation.answerer
@@ -78,10 +78,10 @@ def calibration_rows(conversation, questions: list[evaluate.Question], mode: str
         if mode == "open":
             hits = conversation.retriever.search(q.question, top_k=conversation.read_k)
         else:
-            hits = [evaluate.whole_report(conversation.retriever.index, q)]
+            hits = [runner.whole_report(conversation.retriever.index, q)]
         found = reader.candidates(q.question, hits) if hits else []
         d = verify.decide(q.question, found, None, -np.inf)
-        f1 = evaluate.f1(d.text, q.answers) if q.answers and d.evidence else 0.0
+        f1 = scoring.f1(d.text, q.answers) if q.answers and d.evidence else 0.0
         rows.append({"answerable": bool(q.answers), "f1": f1, "text": d.text, "article": q.source.rsplit("-", 1)[0],
                      "x": d.evidence.vector().tolist() if d.evidence else None,
                      "group": verify.group_of(d.evidence) if d.evidence else None,
@@ -196,22 +196,22 @@ def cold_start(index: Path, answerer: str, reader: str, runs: int = 3) -> dict:
     return {"ready_s": float(np.median(ready)), "first_answer_s": float(np.median(first))}
 
 
-def score(conversation, questions: list[evaluate.Question], mode: str, every: int = 1) -> tuple[dict, dict]:
+def score(conversation, questions: list[question_files.Question], mode: str, every: int = 1) -> tuple[dict, dict]:
     """Metrics over all ``questions`` and over every ``every``-th of them (the rule answerer's sample)."""
     started = time.perf_counter()
-    results = evaluate.run(conversation, questions, mode=mode)
-    metrics = evaluate.summarize(results)
+    results = runner.run(conversation, questions, mode=mode)
+    metrics = scoring.summarize(results)
     metrics["seconds"] = time.perf_counter() - started
-    return metrics, evaluate.summarize(results[::every])
+    return metrics, scoring.summarize(results[::every])
 
 
-def never_abstaining(conversation, questions: list[evaluate.Question]) -> dict:
+def never_abstaining(conversation, questions: list[question_files.Question]) -> dict:
     """Reading mode with abstention off: the reader's best span over its own paragraph, always given
     (batched; what the reader alone scores on answerable questions)."""
     reader: ReaderAnswerer = conversation.answerer
     index = conversation.retriever.index
     answerable = [q for q in questions if q.answers]
-    texts = [evaluate.whole_report(index, q).record.text for q in answerable]
+    texts = [runner.whole_report(index, q).record.text for q in answerable]
     best: dict[int, object] = {}
     for guess in reader.read([q.question for q in answerable], texts):
         if guess.example not in best or guess.score > best[guess.example].score:
@@ -220,8 +220,8 @@ def never_abstaining(conversation, questions: list[evaluate.Question]) -> dict:
     for i, q in enumerate(answerable):
         g = best[i]
         text = Candidate(Passage(0, (0,), 0, texts[i]), g.start, g.end, g.margin).span()[2]
-        em += evaluate.exact_match(text, q.answers)
-        f1 += evaluate.f1(text, q.answers)
+        em += scoring.exact_match(text, q.answers)
+        f1 += scoring.f1(text, q.answers)
     return {"answerable": len(answerable), "exact_match": em / len(answerable), "f1": f1 / len(answerable)}
 
 
@@ -233,9 +233,9 @@ def _f(metrics: dict, key: str) -> str:
 def squad_corpus(paths: list[Path], workdir: Path, embedder: Embedder, name: str) -> tuple[Settings, list]:
     """One index over the paragraphs of all ``paths``; the questions of the first."""
     corpus = workdir / f"{name}-corpus"
-    questions = evaluate.read_squad(paths[0], corpus)
+    questions = question_files.read_squad(paths[0], corpus)
     for extra in paths[1:]:
-        evaluate.read_squad(extra, corpus)  # distractors only
+        question_files.read_squad(extra, corpus)  # distractors only
     settings = Settings(corpus=corpus, index=workdir / f"{name}-index")
     print(f"{name}: {build_index(settings, embedder, progress=False).summary()}", file=sys.stderr)
     return settings, questions
@@ -302,7 +302,7 @@ def main() -> int:
     def settings_for(base: Settings, answerer: str) -> Settings:
         return dataclasses.replace(base, answerer=answerer, reader=args.reader)
 
-    sets: dict[str, tuple[Settings, list[evaluate.Question]]] = {}
+    sets: dict[str, tuple[Settings, list[question_files.Question]]] = {}
     wanted = args.sets.split(",")
     if any(s.startswith("v1") for s in wanted):
         sets["v1"] = squad_corpus([args.qa / "squad-v1.1-dev-test.json"], args.workdir, embedder, "v1test")
@@ -311,7 +311,7 @@ def main() -> int:
     if "demo" in wanted:
         demo = Settings(corpus=ROOT / "corpus", index=args.workdir / "demo-index")
         build_index(demo, embedder, progress=False)
-        sets["demo"] = (demo, evaluate.read_questions(ROOT / "eval" / "demo.jsonl"))
+        sets["demo"] = (demo, question_files.read_questions(ROOT / "eval" / "demo.jsonl"))
 
     rows = []
     if "demo" in wanted:

@@ -153,7 +153,7 @@ getattr(answerer.answerer, 'model', None)  # the reader too
 ready = time.perf_counter() - t0
 answerer.ask('warm up: how far is Abu Grain from Sirte?')  # also loads spaCy
 cold = time.perf_counter() - t0
-from askfront.evaluate.evaluation import percentile  # after the clock: not part of start-up
+from askfront.evaluate.runner import percentile  # after the clock: not part of start-up
 rows = [json.loads(l) for l in Path(sys.argv[2]).read_text().splitlines() if l.strip()]
 times, search = [], []
 for _ in range(3):  # questions repeat: parsed passages are cached, as in a chat that returns to them

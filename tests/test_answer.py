@@ -7,7 +7,7 @@ import json
 import pytest
 
 from askfront.answer.conversation import NEAR_TEXT, Conversation
-from askfront.evaluate import evaluation as evaluate
+from askfront.evaluate import question_files, scoring
 from askfront.search.retrieve import Filters
 
 from .conftest import DEMO, ROOT
@@ -100,8 +100,8 @@ DEMO_ABSTAINED = ("demo-un-01", "demo-un-03", "demo-un-04", "demo-un-06", "demo-
 def test_demo_questions_answered_and_abstained_by_name(answerer: Conversation) -> None:
     """Each named demo question gets a gold answer (exact match) or an abstention; over the whole file
     exact match stays at least 0.70 (measured 0.767: two more misses than today fail it)."""
-    questions = {q.id: q for q in evaluate.read_questions(ROOT / "eval" / "demo.jsonl")}
-    results = {q.id: evaluate.score(q, answerer.ask(q.question), []) for q in questions.values()}
+    questions = {q.id: q for q in question_files.read_questions(ROOT / "eval" / "demo.jsonl")}
+    results = {q.id: scoring.score(q, answerer.ask(q.question), []) for q in questions.values()}
     wrong = [(i, questions[i].answers[0], results[i].predicted) for i in DEMO_ANSWERED if results[i].em != 1.0]
     assert not wrong, wrong
     answered = [(i, results[i].predicted) for i in DEMO_ABSTAINED if not results[i].abstained]
@@ -114,8 +114,8 @@ def test_demo_questions_answered_and_abstained_by_name(answerer: Conversation) -
 def test_demo_question_file_with_the_rules(rules: Conversation) -> None:
     """The rule answerer, calibrated on this very file, answers 27 of 30 and abstains on all 10 (measured);
     kept for comparison, so it is checked with a margin: at least 25 and 9."""
-    questions = evaluate.read_questions(ROOT / "eval" / "demo.jsonl")
-    results = [evaluate.score(q, rules.ask(q.question), []) for q in questions]
+    questions = question_files.read_questions(ROOT / "eval" / "demo.jsonl")
+    results = [scoring.score(q, rules.ask(q.question), []) for q in questions]
     assert sum(r.em for r in results if r.answerable) >= 25
     assert sum(r.abstained for r in results if not r.answerable) >= 9
 

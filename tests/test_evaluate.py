@@ -8,30 +8,30 @@ from pathlib import Path
 import pytest
 
 from askfront.core.errors import AskfrontError
-from askfront.evaluate import evaluation as evaluate
+from askfront.evaluate import question_files, scoring
 
 from .conftest import ROOT
 from .test_cli import askfront
 
 
 def test_squad_normalisation_exact_match_and_f1() -> None:
-    assert evaluate.normalize("The  Italian Air-Force!") == "italian airforce"
-    assert evaluate.exact_match("the Italian Air Force", ["Italian Air Force"]) == 1.0
-    assert evaluate.exact_match("Italian Air Force pilots", ["Italian Air Force"]) == 0.0
+    assert scoring.normalize("The  Italian Air-Force!") == "italian airforce"
+    assert scoring.exact_match("the Italian Air Force", ["Italian Air Force"]) == 1.0
+    assert scoring.exact_match("Italian Air Force pilots", ["Italian Air Force"]) == 0.0
     # 'seven members': overlap 1 token; precision 1/2, recall 1/1 -> F1 2/3
-    assert evaluate.f1("seven members", ["seven"]) == pytest.approx(2 / 3)
+    assert scoring.f1("seven members", ["seven"]) == pytest.approx(2 / 3)
     # best over golds: 'about 85 miles' vs '85 miles' -> P 2/3, R 1 -> 0.8
-    assert evaluate.f1("about 85 miles", ["140 kilometers", "85 miles"]) == pytest.approx(0.8)
-    assert evaluate.f1("Rome", ["Tripoli"]) == 0.0
-    assert evaluate.contains_answer("flown to a military hospital in Rome.", ["Rome"])
-    assert not evaluate.contains_answer("Romeo was there", ["Rome"])  # whole words only
+    assert scoring.f1("about 85 miles", ["140 kilometers", "85 miles"]) == pytest.approx(0.8)
+    assert scoring.f1("Rome", ["Tripoli"]) == 0.0
+    assert scoring.contains_answer("flown to a military hospital in Rome.", ["Rome"])
+    assert not scoring.contains_answer("Romeo was there", ["Rome"])  # whole words only
 
 
 def test_percentile_is_nearest_rank() -> None:
     values = sorted([10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0])
-    assert evaluate.percentile(values, 50) == 50.0
-    assert evaluate.percentile(values, 95) == 100.0
-    assert evaluate.percentile([], 50) is None
+    assert scoring.percentile(values, 50) == 50.0
+    assert scoring.percentile(values, 95) == 100.0
+    assert scoring.percentile([], 50) is None
 
 
 def test_malformed_lines_are_named_and_skipped(tmp_path: Path) -> None:
@@ -44,11 +44,11 @@ def test_malformed_lines_are_named_and_skipped(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     errors: list[str] = []
-    questions = evaluate.read_questions(path, errors)
+    questions = question_files.read_questions(path, errors)
     assert [q.answers for q in questions] == [("140 kilometers",), ()]
     assert [e.split(": skipped")[0] for e in errors] == [f"{path}:2", f"{path}:3"]
     with pytest.raises(AskfrontError, match=r"q.jsonl:2: skipped malformed question"):
-        evaluate.read_questions(path)
+        question_files.read_questions(path)
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ from askfront.app.corpus_edits import safe_upload_name
 from askfront.app.launch import launch_settings
 from askfront.core.config import Settings
 from askfront.core.errors import ConfigError
-from askfront.evaluate import evaluation as evaluate
+from askfront.evaluate import question_files, scoring
 from askfront.ingest.reports import scan_corpus
 
 from .conftest import DEMO, DEMO_META, ROOT, make_pdf
@@ -449,10 +449,10 @@ def test_requests_for_another_host_are_refused(app_url: str) -> None:
 def test_eight_concurrent_sessions_get_correct_answers(app_url: str) -> None:
     from gradio_client import Client
 
-    questions = [q for q in evaluate.read_questions(ROOT / "eval" / "demo.jsonl") if q.answers][:8]
+    questions = [q for q in question_files.read_questions(ROOT / "eval" / "demo.jsonl") if q.answers][:8]
     results: dict[str, tuple[dict, float]] = {}
 
-    def session(question: evaluate.Question) -> None:
+    def session(question: question_files.Question) -> None:
         client = Client(app_url, verbose=False)
         started = time.perf_counter()
         answer = client.predict(question.question, api_name="/ask")
@@ -464,7 +464,7 @@ def test_eight_concurrent_sessions_get_correct_answers(app_url: str) -> None:
     for t in threads:
         t.join(timeout=180)
     assert len(results) == 8
-    right = [q for q in questions if evaluate.exact_match(results[q.question][0]["short_answer"], q.answers)]
+    right = [q for q in questions if scoring.exact_match(results[q.question][0]["short_answer"], q.answers)]
     assert len(right) >= 7, {q.question: results[q.question][0]["short_answer"] for q in questions}
     latencies = sorted(ms for _, ms in results.values())
     print(f"\n8 concurrent sessions: p50 {statistics.median(latencies):.0f} ms, max {latencies[-1]:.0f} ms")

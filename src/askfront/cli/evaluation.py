@@ -15,25 +15,25 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
     import dataclasses
     import tempfile
 
-    from askfront.evaluate import evaluation as evaluate
+    from askfront.evaluate import question_files, reporting
     from askfront.index.embed import Embedder
 
     errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="askfront-eval-") as tmp:
-        if evaluate.is_squad(args.questions):  # its paragraphs become the corpus
+        if question_files.is_squad(args.questions):  # its paragraphs become the corpus
             corpus = Path(tmp) / "squad-corpus"
-            questions = evaluate.read_squad(args.questions, corpus, errors)
+            questions = question_files.read_squad(args.questions, corpus, errors)
             settings = dataclasses.replace(settings, corpus=corpus)
             if args.index is None:
                 settings = dataclasses.replace(settings, index=Path(tmp) / "index")
         else:
-            questions = evaluate.read_questions(args.questions, errors)
+            questions = question_files.read_questions(args.questions, errors)
         for line in errors:
             print(f"askfront: error: {line}", file=sys.stderr)
         if not questions:
             raise AskfrontError(f"{args.questions}: no questions to score")
         embedder = Embedder.from_settings(settings)
-        combos = evaluate.parse_grid(args.grid) if args.grid else [{}]
+        combos = reporting.parse_grid(args.grid) if args.grid else [{}]
         rows = []
         files_ok = True
         for combo in combos:
@@ -46,7 +46,7 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
             files_ok = files_ok and ok
             rows.append((combo, metrics))
         if args.grid:
-            table = evaluate.grid_table(rows)
+            table = reporting.grid_table(rows)
             print(table)
             if args.out:
                 args.out.mkdir(parents=True, exist_ok=True)
@@ -60,17 +60,17 @@ def _eval_once(settings: Settings, embedder, questions, args: argparse.Namespace
     from tqdm import tqdm
 
     from askfront.answer.registry import load_answerer
-    from askfront.evaluate import evaluation as evaluate
+    from askfront.evaluate import reporting, runner, scoring
     from askfront.index.build import build_index
 
     report = build_index(settings, embedder, progress=not args.no_progress)
     print(f"askfront index: {report.summary()} -> {settings.index}", file=sys.stderr)
     answerer = load_answerer(settings, embedder)
     with tqdm(total=len(questions), desc="questions", unit="q", disable=args.no_progress) as bar:
-        results = evaluate.run(answerer, questions, on_result=lambda _: bar.update(), mode=args.mode)
-    metrics = evaluate.summarize(results)
-    print(evaluate.format_table(metrics))
+        results = runner.run(answerer, questions, on_result=lambda _: bar.update(), mode=args.mode)
+    metrics = scoring.summarize(results)
+    print(reporting.format_table(metrics))
     if args.out and not args.grid:
-        for path in evaluate.write_results(args.out, settings, metrics, results):
+        for path in reporting.write_results(args.out, settings, metrics, results):
             print(f"askfront eval: wrote {path}", file=sys.stderr)
     return metrics, report.ok
