@@ -24,10 +24,12 @@ from askfront.answer.registry import load_answerer
 from askfront.core.config import Settings
 from askfront.core.errors import ConfigError
 from askfront.core.types import Document
+from askfront.index import annotate
 from askfront.index.build import build_index
 from askfront.index.store import Index
-from askfront.language import entities
-from askfront.language.entities import UNUSED_PIPES, entity_key, load_aliases, load_ner, resolve_date
+from askfront.language.dates import resolve_date
+from askfront.language.names import entity_key, load_aliases
+from askfront.language.nlp import UNUSED_PIPES, load_ner
 from askfront.search.retrieve import Filters
 from tests.conftest import DEMO, DISAGREEING, CountingEmbedder
 
@@ -245,7 +247,7 @@ def test_names_with_numpy_blas_are_spacys_own() -> None:
 def _glibc_flag_in_worker(second_thread: bool) -> int:
     if second_thread:
         threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
-    entities._single_threaded()
+    annotate._single_threaded()
     return ctypes.c_char.in_dll(ctypes.CDLL(None), "__libc_single_threaded").value[0]
 
 
@@ -255,10 +257,10 @@ def test_worker_processes_find_what_one_process_finds() -> None:
     texts = [text for text, _ in DISAGREEING.values()] + [DEMO.read_text(encoding="utf-8")]
     docs = [
         Document(path=f"r{i}.txt", title="", text=texts[i % len(texts)], date=f"2016-0{1 + i % 9}")
-        for i in range(2 * entities.WORKER_BATCH + 3)
+        for i in range(2 * annotate.WORKER_BATCH + 3)
     ]
-    alone = list(entities.extract(docs, processes=1))
-    assert list(entities.extract(docs, processes=2)) == alone
+    alone = list(annotate.extract(docs, processes=1))
+    assert list(annotate.extract(docs, processes=2)) == alone
     assert sum(len(names) for names, _ in alone) > 100 and sum(len(dates) for _, dates in alone) > 20
     try:
         ctypes.c_char.in_dll(ctypes.CDLL(None), "__libc_single_threaded")

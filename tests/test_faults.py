@@ -8,19 +8,20 @@ import pytest
 
 from askfront.core.config import Settings
 from askfront.core.types import Document
+from askfront.index import annotate
 from askfront.index.build import build_index
 from askfront.index.store import Index
-from askfront.language import entities
+from askfront.language import names, nlp
 
 
 def test_a_report_longer_than_spacy_takes_is_read_in_pieces(monkeypatch) -> None:
-    nlp = entities.load_ner()
-    monkeypatch.setattr(nlp, "max_length", 5_000)  # spaCy's limit, scaled down with the piece size
-    monkeypatch.setattr(entities, "PIECE_CHARS", 2_000)
+    ner = nlp.load_ner()
+    monkeypatch.setattr(ner, "max_length", 5_000)  # spaCy's limit, scaled down with the piece size
+    monkeypatch.setattr(annotate, "PIECE_CHARS", 2_000)
     filler = "The convoy moved slowly along the coast road in the heat. " * 40
     text = f"{filler}\n\nGeneral Khalifa Haftar visited Benghazi on 5 May 2016.\n\n{filler}" * 3
-    assert len(text) > nlp.max_length
-    [found] = entities.extract([Document("long.txt", "Long", text, date="2016-05")])
+    assert len(text) > ner.max_length
+    [found] = annotate.extract([Document("long.txt", "Long", text, date="2016-05")])
     assert not isinstance(found, str), found
     mentions, dated = found
     assert sum(m.text == "Khalifa Haftar" for m in mentions) == 3
@@ -31,7 +32,7 @@ def test_a_report_longer_than_spacy_takes_is_read_in_pieces(monkeypatch) -> None
 
 def test_pieces_cover_the_text_and_cut_at_paragraphs() -> None:
     text = ("word " * 30 + "\n\n") * 50
-    parts = entities.pieces(text, 400)
+    parts = annotate.pieces(text, 400)
     assert "".join(p for _, p in parts) == text
     assert all(len(p) <= 400 for _, p in parts)
     assert all(p.endswith("\n") for _, p in parts[:-1])
@@ -45,14 +46,14 @@ def test_a_failure_finding_names_is_that_reports_line_and_the_rest_is_indexed(
     corpus.mkdir()
     (corpus / "good.txt").write_text("Misrata forces retook Abu Grain on Friday, a spokesman said.\n")
     (corpus / "bad.txt").write_text("POISON Haftar's forces shelled Derna overnight.\n")
-    real = entities._found
+    real = annotate._found
 
     def found(parsed, text, date):
         if text.startswith("POISON"):
             raise ValueError("[E088] Text of length 1200040 exceeds maximum of 1000000")
         return real(parsed, text, date)
 
-    monkeypatch.setattr(entities, "_found", found)  # a spaCy failure on one report, as the probe hit
+    monkeypatch.setattr(annotate, "_found", found)  # a spaCy failure on one report, as the probe hit
     settings = Settings(corpus=corpus, index=tmp_path / "index")
     lines: list[str] = []
     report = build_index(settings, embedder, progress=False, log=lines.append)
@@ -84,25 +85,25 @@ BOMB = (
 def test_an_alias_bomb_in_aliases_yaml_is_refused_at_once(tmp_path: Path) -> None:
     from askfront.core.errors import ConfigError
 
-    (tmp_path / entities.ALIASES_FILE).write_text(BOMB + "d: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n" * 5)
+    (tmp_path / names.ALIASES_FILE).write_text(BOMB + "d: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n" * 5)
     with pytest.raises(ConfigError, match="anchors and aliases"):
-        entities.load_aliases(tmp_path)
+        names.load_aliases(tmp_path)
 
 
 def test_aliases_are_read_once_per_change(tmp_path: Path) -> None:
-    path = tmp_path / entities.ALIASES_FILE
+    path = tmp_path / names.ALIASES_FILE
     path.write_text("- Wagner, Wagner Group, PMC Wagner\n")
-    entities._aliases.cache_clear()
-    builtin = entities.load_aliases(tmp_path / "nowhere")  # no file: the built-in aliases alone
-    assert dict(entities.load_aliases(tmp_path)) == {**builtin, "wagner group": "wagner", "pmc wagner": "wagner"}
-    entities.load_aliases(tmp_path)
-    assert entities._aliases.cache_info().hits == 1
+    names._aliases.cache_clear()
+    builtin = names.load_aliases(tmp_path / "nowhere")  # no file: the built-in aliases alone
+    assert dict(names.load_aliases(tmp_path)) == {**builtin, "wagner group": "wagner", "pmc wagner": "wagner"}
+    names.load_aliases(tmp_path)
+    assert names._aliases.cache_info().hits == 1
     path.write_text("- Africa Corps, Wagner\n")
-    assert entities.load_aliases(tmp_path)["wagner"] == "africa corps"
+    assert names.load_aliases(tmp_path)["wagner"] == "africa corps"
     (tmp_path / "big.yaml").write_text("- x\n" * 20_000)
     path.unlink()
     path.symlink_to(tmp_path / "big.yaml")
-    assert entities.load_aliases(tmp_path) == builtin  # a link is not followed, as for reports
+    assert names.load_aliases(tmp_path) == builtin  # a link is not followed, as for reports
 
 
 @pytest.fixture

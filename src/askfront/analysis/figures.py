@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from askfront.language.entities import MONTH_PATTERN
+from askfront.language.dates import MONTH_PATTERN
 from askfront.language.numbers import (
     ABOUT,
     AT_LEAST,

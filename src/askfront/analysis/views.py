@@ -1,7 +1,7 @@
 """The corpus-wide views built from the names and dates found at index time: the list of people,
 organisations and places with their counts, where each is mentioned, and a timeline of dated sentences.
 
-Names are grouped by their key (see askfront.language.entities) and by ``corpus/aliases.yaml``, applied here, when
+Names are grouped by their key (see askfront.language.names) and by ``corpus/aliases.yaml``, applied here, when
 the view is built: editing the alias file needs no rebuild.
 """
 
@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from askfront.index.store import Index
-from askfront.language.entities import entity_key
+from askfront.language.names import entity_key
 from askfront.search.text import ReportMatches, Term, name_terms, search_reports
 
 MENTIONS_SHOWN = 200  # mentions listed for one name (all of its reports are always listed)

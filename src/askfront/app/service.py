@@ -131,7 +131,7 @@ class Service(CorpusEdits):
             return every_report(self.answerer, question, history=history, filters=filters)
 
     def aliases(self) -> dict[str, str]:
-        from askfront.language.entities import load_aliases
+        from askfront.language.names import load_aliases
 
         return load_aliases(self.settings.corpus)
 

@@ -11,7 +11,7 @@ from askfront.app.assets import asset
 from askfront.app.listeners import page_errors
 from askfront.app.search_panel import hit_list, matches_html
 from askfront.core.errors import ConfigError
-from askfront.language.entities import NAME_KINDS
+from askfront.language.names import NAME_KINDS
 
 if TYPE_CHECKING:
     from askfront.app.service import Service

@@ -45,7 +45,7 @@ def _index(settings: Settings, progress: bool) -> int:
 
 def _open_index(settings: Settings):
     from askfront.index.store import Index
-    from askfront.language.entities import load_aliases
+    from askfront.language.names import load_aliases
 
     return Index.open(settings.index), load_aliases(settings.corpus)
 
@@ -99,7 +99,7 @@ def grep(settings: Settings, args: argparse.Namespace) -> int:
 
 def timeline(settings: Settings, args: argparse.Namespace) -> int:
     from askfront.analysis import views
-    from askfront.language.entities import entity_key
+    from askfront.language.names import entity_key
 
     index, aliases = _open_index(settings)
     key = views.canonical(entity_key(args.name), aliases) if args.name else ""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from askfront import __version__
 from askfront.core.config import DEVICES, INDEX_TYPES, PRECISIONS, RETRIEVERS
-from askfront.language.entities import NAME_KINDS
+from askfront.language.names import NAME_KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,12 +20,13 @@ from askfront import __version__
 from askfront.core.config import Settings
 from askfront.core.errors import REPAIR, BadIndexError, LoadError, one_line, shown
 from askfront.core.types import Chunk, Document
+from askfront.index.annotate import extract
 from askfront.index.chunk import make_splitter, split_document
 from askfront.index.embed import TextEmbedder
 from askfront.index.store import FORMAT_VERSION, Index, Manifest, live_version
 from askfront.index.write import publish, write_version
 from askfront.ingest.reports import parse_report, read_report, scan_corpus
-from askfront.language.entities import Dated, Mention, extract
+from askfront.language.names import Dated, Mention
 
 # Names the build can be held at (for the crash tests): with ASKFRONT_TEST_HOLD=<step> the build writes
 # index/.held-<step> and waits there to be killed. Unset in normal use.

@@ -26,7 +26,7 @@ import numpy as np
 
 from askfront.core.errors import REPAIR, BadIndexError, ConfigError, one_line
 from askfront.core.types import Chunk, ChunkRecord, Document
-from askfront.language.entities import Dated, Mention
+from askfront.language.names import Dated, Mention
 
 __all__ = ["BadIndexError", "ChunkRecord", "Index", "Manifest", "live_version"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from askfront.ingest.reports import EXAMPLES_FILE, scan_corpus, sidecar_path
-from askfront.language.entities import ALIASES_FILE
+from askfront.language.names import ALIASES_FILE
 
 Signature = tuple[tuple[str, int, int], ...]
 

@@ -26,7 +26,7 @@ from askfront.index.store import (
     search_identity,
     tokenize,
 )
-from askfront.language.entities import Dated, Mention
+from askfront.language.names import Dated, Mention
 
 _SCHEMA = """
 CREATE TABLE documents (path TEXT PRIMARY KEY, title TEXT, source TEXT, date TEXT, text TEXT, pages TEXT);
@@ -73,7 +73,7 @@ def write_version(
     annotations: dict[str, tuple[list[Mention], list[Dated]]] | None = None,
 ) -> None:
     """Write a complete index version into the empty ``folder`` (manifest last) and fsync it.
-    ``annotations``: each report's names and dated sentences (see askfront.language.entities)."""
+    ``annotations``: each report's names and dated sentences (see askfront.language.names)."""
     import bm25s
     import faiss
 

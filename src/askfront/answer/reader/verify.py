@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from askfront.core.errors import ModelError, one_line
-from askfront.language.entities import MONTH_PATTERN
+from askfront.language.dates import MONTH_PATTERN
 
 VERIFIER_FILE = "verifier.json"
 
