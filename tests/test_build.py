@@ -157,8 +157,8 @@ def test_hnsw_index_finds_what_exact_search_finds(settings: Settings, counting: 
     assert "140 kilometers" in hits[0].record.text
     query = counting.encode_query(QUESTION)[0]
     for hit in hits:  # candidates are re-scored exactly from the float32 vectors
-        assert hit.dense == pytest.approx(float(index.vectors[hit.record.id] @ query), abs=1e-5)
-    assert [h.dense for h in hits] == sorted((h.dense for h in hits), reverse=True)
+        assert hit.scores["dense"] == pytest.approx(float(index.vectors[hit.record.id] @ query), abs=1e-5)
+    assert [h.scores["dense"] for h in hits] == sorted((h.scores["dense"] for h in hits), reverse=True)
     # switching back to exact search rebuilds FAISS from the stored vectors without re-embedding
     before = counting.encoded
     report = build_index(dataclasses.replace(settings, index_type="flat"), counting, progress=False)

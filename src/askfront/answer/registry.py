@@ -1,16 +1,12 @@
-"""The one place that picks the answerer from settings: a registry of factories, one line per answerer.
-
-Adding an answerer is one entry in ``ANSWERERS``; every answerer is put behind the same ``Conversation``.
-"""
+"""The answerers' factories (named in ``core.registry.ANSWERERS``) and the conversation they are put
+behind: every answerer answers through the same ``Conversation``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from askfront.answer.conversation import Answerer, Conversation
-from askfront.core import config
-from askfront.core.errors import ConfigError
+from askfront.core.registry import ANSWERERS
 from askfront.search.retrieve import Retriever
 
 if TYPE_CHECKING:
@@ -19,7 +15,7 @@ if TYPE_CHECKING:
     from askfront.index.store import Index
 
 
-def _reader(settings: Settings, index: Index, embedder: Embedder) -> Answerer:
+def reader(settings: Settings, index: Index, embedder: Embedder) -> Answerer:
     from pathlib import Path
 
     from askfront.answer.reader.reader import ReaderAnswerer
@@ -34,34 +30,22 @@ def _reader(settings: Settings, index: Index, embedder: Embedder) -> Answerer:
     )
 
 
-def _rules(settings: Settings, index: Index, embedder: Embedder) -> Answerer:
+def rules(settings: Settings, index: Index, embedder: Embedder) -> Answerer:
     from askfront.answer.rules.rules import RuleAnswerer
 
     return RuleAnswerer(index, embedder)
 
 
-def _llm(settings: Settings, index: Index, embedder: Embedder) -> Answerer:
+def llm(settings: Settings, index: Index, embedder: Embedder) -> Answerer:
     from askfront.answer.generate import LLMAnswerer
 
-    fallback = _reader(settings, index, embedder)  # answers from the same passages when the endpoint fails
+    fallback = reader(settings, index, embedder)  # answers from the same passages when the endpoint fails
     return LLMAnswerer(fallback, embedder, settings.llm_url, settings.llm_model, settings.llm_key, settings.llm_timeout)
-
-
-# name -> factory(settings, index, embedder). The names are what --answerer / ASKFRONT_ANSWERER accept.
-ANSWERERS: dict[str, Callable[[Settings, Index, Embedder], Answerer]] = {
-    "reader": _reader,
-    "rules": _rules,
-    "llm": _llm,
-}
-assert tuple(ANSWERERS) == config.ANSWERERS, "config.ANSWERERS lists the names of ANSWERERS (settings check them)"
 
 
 def make_answerer(settings: Settings, index: Index, embedder: Embedder) -> Answerer:
     """The answerer ``settings.answerer`` names (models load lazily, on the first question)."""
-    factory = ANSWERERS.get(settings.answerer)
-    if factory is None:
-        raise ConfigError(f"answerer must be one of {', '.join(ANSWERERS)}, not {settings.answerer!r}")
-    return factory(settings, index, embedder)
+    return ANSWERERS.load(settings.answerer)(settings, index, embedder)
 
 
 def load_answerer(settings: Settings, embedder: Embedder | None = None) -> Conversation:

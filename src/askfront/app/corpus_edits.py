@@ -15,9 +15,9 @@ import yaml
 
 from askfront.core.config import Settings
 from askfront.core.errors import ConfigError, LoadError, one_line, shown
+from askfront.core.registry import LOADERS
 from askfront.ingest.reports import (
     METADATA_KEYS,
-    SUFFIXES,
     RawReport,
     parse_metadata,
     parse_report,
@@ -32,25 +32,26 @@ _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 _MAGIC = (
     (b"MZ", "a Windows program"), (b"\x7fELF", "a program"), (b"PK\x03\x04", "a ZIP or Office file"),
     (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-    (b"%PDF-", "a PDF"), (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"), (b"7z\xbc\xaf", "a 7z archive"),
+    (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"), (b"7z\xbc\xaf", "a 7z archive"),
 )  # fmt: skip
 
 
 def content_kind(data: bytes) -> str:
-    """What the bytes are ('' when none of the known binary kinds)."""
+    """What the bytes are ('' when none of the known binary kinds): a registered loader's signature
+    within the first kilobyte (a PDF may start with junk), or one of the kinds never read (``_MAGIC``)."""
     head = data[:1024]
-    for magic, kind in _MAGIC:
-        if head.startswith(magic) or (magic == b"%PDF-" and magic in head):
-            return kind
-    return ""
+    for entry in LOADERS:
+        if entry.options.get("magic") and entry.options["magic"] in head:
+            return entry.options["kind"]
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), "")
 
 
 def safe_upload_name(name: str) -> str:
     """A plain file name for an upload (no folders, no '..', no hidden files), or ConfigError."""
     base = _SAFE_NAME.sub("_", Path(name.replace("\\", "/")).name).strip(" ._")
     suffix = Path(base).suffix.lower()
-    if not base or suffix not in SUFFIXES:
-        raise ConfigError(f"{name}: only {', '.join(sorted(SUFFIXES))} reports can be added")
+    if not base or suffix not in LOADERS:
+        raise ConfigError(f"{name}: only {', '.join(sorted(LOADERS.names()))} reports can be added")
     return base
 
 
@@ -74,8 +75,10 @@ class CorpusEdits:
         if not data:
             raise ConfigError(f"{original}: empty file")
         kind, suffix = content_kind(data), Path(name).suffix.lower()
-        if (suffix == ".pdf") != (kind == "a PDF") or (kind and suffix != ".pdf"):
-            raise ConfigError(f"{original}: the content is {kind or 'text, not a PDF'}, not a {suffix} report")
+        expected = LOADERS.get(suffix).options  # a binary type names its signature: anything else is text
+        if expected.get("kind", "") != kind:
+            found = kind or f"text, not {expected['kind']}"
+            raise ConfigError(f"{original}: the content is {found}, not a {suffix} report")
         try:
             parse_report(RawReport(Path(name), name, data, b""))
         except LoadError as err:

@@ -49,33 +49,37 @@ def filter_line(files, since, until):
 
 
 def export_panel(service: Service):
-    """The conversation as Markdown (shown, downloadable) and CSV; returns its outputs and their filler."""
+    """The conversation as Markdown (shown) and as a download in every registered export format; returns
+    its outputs and the function that fills them."""
     import gradio as gr
 
+    from askfront.core.registry import EXPORTERS
+
+    formats = list(EXPORTERS)
     with gr.Accordion("Export the conversation", open=False):
         exported = gr.Textbox(label="Markdown", lines=6, buttons=["copy"], elem_id="export")
         with gr.Row():
-            download_md = gr.DownloadButton("Download Markdown", elem_id="download-md")
-            download_csv = gr.DownloadButton("Download CSV", elem_id="download-csv")
+            downloads = [
+                gr.DownloadButton(f"Download {e.options.get('label', e.name)}", elem_id=f"download-{e.name}")
+                for e in formats
+            ]
 
-    def exports(history) -> tuple[str, str | None, str | None]:
+    def exports(history) -> tuple:
         if not history:
-            return "", None, None
+            return "", *(None for _ in formats)
         answers = [a.to_dict() for a in history]
-        text = export.markdown(answers)
-        md = service.export(text, export.dated_name("md"))
-        csv = service.export(export.to_csv(answers), export.dated_name("csv"))
-        return text, str(md), str(csv)
+        files = [str(service.export(e.load()(answers), export.dated_name(e.name))) for e in formats]
+        return export.markdown(answers), *files
 
-    return [exported, download_md, download_csv], exports
+    return [exported, *downloads], exports
 
 
-def build_ui(service: Service, logout: bool = False, suffixes: list[str] | None = None) -> gr.Blocks:
+def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
     """The Gradio Blocks app over ``service`` (``logout``: show a log-out link, when a login is required;
-    ``suffixes``: the report types uploads accept, from the loader registry)."""
+    the report types uploads accept come from the loader registry)."""
     import gradio as gr
 
-    from askfront.ingest.reports import SUFFIXES
+    from askfront.core.registry import LOADERS
 
     # Gradio's own copies of uploads and downloads are removed after an hour (checked hourly).
     with gr.Blocks(title="askfront", delete_cache=(3600, 3600)) as app:
@@ -93,7 +97,7 @@ def build_ui(service: Service, logout: bool = False, suffixes: list[str] | None 
         files, since, until = filters_panel()
         names, timeline = NamesPanel(service), TimelinePanel(service)
         export_outputs, exports = export_panel(service)
-        reports = ReportsPanel(service, sorted(suffixes or SUFFIXES))
+        reports = ReportsPanel(service, sorted(LOADERS.names()))
 
         view = [status, reports.table, files, reports.report, seen, names.table, names.pick, timeline.name,
                 timeline.files, *timeline.outputs]  # fmt: skip

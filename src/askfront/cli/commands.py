@@ -184,7 +184,7 @@ def search(settings: Settings, args: argparse.Namespace) -> int:
     files = report_files(settings, args.file, index)
     hits = retriever.search(args.query, filters=Filters(files, args.since, args.until))
     if args.json:
-        rows = [{**vars(h.record), "score": h.score, "dense_score": h.dense, "bm25_score": h.bm25} for h in hits]
+        rows = [{**vars(h.record), "score": h.score, **{f"{n}_score": v for n, v in h.scores.items()}} for h in hits]
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return EXIT_OK
     if not hits:
@@ -192,9 +192,7 @@ def search(settings: Settings, args: argparse.Namespace) -> int:
     for rank, hit in enumerate(hits, 1):
         r = hit.record
         where = f"chars {r.start}-{r.end}" + (f", page {r.page}" if r.page else "")
-        detail = ", ".join(
-            f"{name} {value:.3f}" for name, value in (("dense", hit.dense), ("bm25", hit.bm25)) if value is not None
-        )
+        detail = ", ".join(f"{name} {value:.3f}" for name, value in hit.scores.items())
         print(f"[{rank}] {shown(r.title)}{f' ({shown(r.date)})' if r.date else ''}")
         print(f"    {shown(r.path)}  {where}  score {hit.score:.4f} ({detail})")
         print(textwrap.indent(textwrap.fill(shown(" ".join(r.text.split())), 100), "    "))

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from askfront import __version__
-from askfront.core.config import DEVICES, INDEX_TYPES, PRECISIONS, RETRIEVERS
+from askfront.core.config import DEVICES, INDEX_TYPES, PRECISIONS
+from askfront.core.registry import ANSWERERS, EXPORTERS, RETRIEVERS
 from askfront.language.names import NAME_KINDS
 
 
@@ -131,7 +132,7 @@ def _add_evaluate(commands) -> None:
     evaluate.add_argument("--model", help="local sentence-transformers model folder")
     evaluate.add_argument("--device", choices=DEVICES, help="where models run (default: auto)")
     evaluate.add_argument("--top-k", type=int, help="passages read to find each answer (default: 5)")
-    evaluate.add_argument("--retriever", choices=RETRIEVERS, help="how to search (hybrid)")
+    evaluate.add_argument("--retriever", choices=RETRIEVERS.names(), help="how to search (hybrid)")
     evaluate.add_argument("--chunk-size", type=int, help="passage length in characters (default: 500)")
     evaluate.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring passages (100)")
     evaluate.add_argument(
@@ -184,7 +185,7 @@ def _add_export(commands) -> None:
         "report title, file, date, source, page, quote, character span, filters.",
     )
     export.add_argument("answers", metavar="ANSWERS", help="file of JSON lines, or - for standard input")
-    export.add_argument("--format", choices=["md", "csv"], default="md", help="md (default) or csv")
+    export.add_argument("--format", choices=EXPORTERS.names(), default="md", help="md (default) or csv")
     export.add_argument("--out", type=Path, help="write here (default: standard output)")
 
 
@@ -216,16 +217,14 @@ def _retrieval_flags(parser: argparse.ArgumentParser, top_k_help: str) -> None:
         "--device", choices=DEVICES, help="where models run: auto (a GPU if torch sees one), cpu, cuda, mps"
     )
     parser.add_argument("--top-k", type=int, help=top_k_help)
-    parser.add_argument("--retriever", choices=RETRIEVERS, help="how to search (hybrid)")
+    parser.add_argument("--retriever", choices=RETRIEVERS.names(), help="how to search (hybrid)")
     parser.add_argument("--file", action="append", default=[], help="only this report file or folder (repeat)")
     parser.add_argument("--since", default="", help="only reports dated on/after YYYY[-MM[-DD]]")
     parser.add_argument("--until", default="", help="only reports dated on/before YYYY[-MM[-DD]]")
 
 
 def _llm_flags(parser: argparse.ArgumentParser) -> None:
-    from askfront.answer.registry import ANSWERERS
-
-    parser.add_argument("--answerer", choices=list(ANSWERERS), help="who finds the answer (default: reader)")
+    parser.add_argument("--answerer", choices=ANSWERERS.names(), help="who finds the answer (default: reader)")
     parser.add_argument("--reader", help="a reader folder (reader.json + weights) instead of the shipped one")
     parser.add_argument("--llm-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1")
     parser.add_argument("--llm-model", help="model name at that endpoint")

@@ -9,14 +9,13 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from askfront.core import registry
 from askfront.core.errors import ConfigError
 
 ENV_PREFIX = "ASKFRONT_"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # fp16: GPUs only
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INDEX_TYPES = ("auto", "flat", "hnsw")
-RETRIEVERS = ("dense", "bm25", "hybrid")  # the modes of retrieve.RANKERS (checked there)
-ANSWERERS = ("reader", "rules", "llm")  # the names in answerers.ANSWERERS (checked there)
 SECRETS = ("auth", "llm_key")  # never printed or written to a file (see Settings.public)
 # Upper bounds of the sizes, so a typo (ASKFRONT_TOP_K=5000) is refused, not run for an hour.
 LIMITS = {
@@ -103,12 +102,12 @@ class Settings:
             "precision": PRECISIONS,
             "device": DEVICES,
             "index_type": INDEX_TYPES,
-            "retriever": RETRIEVERS,
-            "answerer": ANSWERERS,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+        registry.RETRIEVERS.get(self.retriever)  # the registries name what can be chosen (one-line errors)
+        registry.ANSWERERS.get(self.answerer)
         positive = (
             "batch_size",
             "chunk_size",

@@ -97,12 +97,12 @@ class ChunkRecord:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved passage. ``score`` is the fused score; dense/bm25 are the raw per-ranker scores."""
+    """A retrieved passage. ``score`` is the fused score; ``scores`` each ranker's own, by ranker name
+    (only the rankers that found it)."""
 
     record: ChunkRecord
     score: float
-    dense: float | None = None
-    bm25: float | None = None
+    scores: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from askfront.core.errors import AskfrontError
+from askfront.core.registry import EXPORTERS
 
 CSV_COLUMNS = (
     "question", "answer", "short_answer", "citation", "report_title", "file", "date", "source", "page",
     "quote", "start", "end", "answers_question", "filters", "conflicting", "read_as",
 )  # fmt: skip
-FORMATS = ("md", "csv")
 
 
 def dated_name(extension: str, now: datetime | None = None) -> str:
@@ -182,9 +182,8 @@ def to_csv(answers: Iterable[dict[str, Any]]) -> str:
 
 
 def render(answers: list[dict[str, Any]], fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise AskfrontError(f"export format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    return to_csv(answers) if fmt == "csv" else markdown(answers)
+    """The answers in an export format of the registry (``core.registry.EXPORTERS``)."""
+    return EXPORTERS.load(fmt)(answers)
 
 
 def read_answer_lines(path: Path | None, text: str | None = None) -> list[dict[str, Any]]:

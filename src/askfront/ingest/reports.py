@@ -13,16 +13,16 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from askfront.core.errors import LoadError, one_line
+from askfront.core.registry import LOADERS
 from askfront.core.types import Document, iso_date_bounds
 
-__all__ = ["LOADERS", "SUFFIXES", "Document", "LoadError", "load_document", "read_report", "scan_corpus"]
+__all__ = ["Document", "LoadError", "load_document", "read_report", "scan_corpus"]
 
 SIDECAR_SUFFIX = ".meta.yaml"
 EXAMPLES_FILE = "examples.txt"  # corpus/examples.txt holds the app's example questions: not a report
@@ -198,10 +198,10 @@ def _sidecar_metadata(data: bytes, path: Path) -> tuple[str, dict]:
 
 def parse_report(raw: RawReport) -> Document:
     """The report's text and metadata; ``LoadError`` if it has no usable text."""
-    loader = LOADERS.get(raw.path.suffix.lower())
-    if loader is None:
-        raise LoadError(f"not a report type askfront reads ({', '.join(SUFFIXES)})")
-    doc = loader(raw.data, raw.rel)
+    suffix = raw.path.suffix.lower()
+    if suffix not in LOADERS:
+        raise LoadError(f"not a report type askfront reads ({', '.join(LOADERS.names())})")
+    doc = LOADERS.load(suffix)(raw.data, raw.rel)
     if raw.sidecar:
         _apply_metadata(doc, _sidecar_metadata(raw.sidecar, raw.path)[1])
     if not doc.text.strip():
@@ -234,7 +234,7 @@ def _decode(data: bytes, warnings: list[str]) -> str:
         return text
 
 
-def _load_text(data: bytes, rel: str, markdown: bool = False) -> Document:
+def load_text(data: bytes, rel: str, markdown: bool = False) -> Document:
     warnings: list[str] = []
     text = _decode(data, warnings).replace("\r\n", "\n")
     meta: dict = {}
@@ -251,11 +251,11 @@ def _load_text(data: bytes, rel: str, markdown: bool = False) -> Document:
     return doc
 
 
-def _load_markdown(data: bytes, rel: str) -> Document:
-    return _load_text(data, rel, markdown=True)
+def load_markdown(data: bytes, rel: str) -> Document:
+    return load_text(data, rel, markdown=True)
 
 
-def _load_html(data: bytes, rel: str) -> Document:
+def load_html(data: bytes, rel: str) -> Document:
     import trafilatura
 
     warnings: list[str] = []
@@ -292,7 +292,7 @@ def _html_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _load_pdf(data: bytes, rel: str) -> Document:
+def load_pdf(data: bytes, rel: str) -> Document:
     try:
         from pypdf import PdfReader
         from pypdf.errors import PyPdfError
@@ -323,18 +323,6 @@ def _load_pdf(data: bytes, rel: str) -> Document:
     if not text.strip():
         raise LoadError("PDF has no extractable text (scanned pages? run OCR first)")
     return Document(path=rel, title=_capped(str(title).strip(), "title") or Path(rel).stem, text=text, pages=pages)
-
-
-# suffix -> loader(bytes, corpus path) -> Document. Adding a report type is one entry here.
-LOADERS: dict[str, Callable[[bytes, str], Document]] = {
-    ".txt": _load_text,
-    ".md": _load_markdown,
-    ".markdown": _load_markdown,
-    ".html": _load_html,
-    ".htm": _load_html,
-    ".pdf": _load_pdf,
-}
-SUFFIXES = tuple(LOADERS)
 
 
 def strip_footer(text: str) -> str:

@@ -1,8 +1,9 @@
 """Find the passages that best match a question: rankers (dense FAISS, lexical BM25) fused by RRF.
 
 A ranker turns a question into {chunk id: score}, best first; ``rrf`` is the pure fusion function; the
-``Retriever`` runs the rankers a mode names (``RANKERS``) and returns ``Hit``s. Adding a ranker is one
-class and one entry.
+``Retriever`` runs the rankers a retriever mode names (``core.registry.RETRIEVERS``; rankers are
+``core.registry.RANKERS``) and returns ``Hit``s with every ranker's score by name. Adding a ranker is one
+class and one registry entry.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ from typing import Protocol
 
 import numpy as np
 
-from askfront.core.config import RETRIEVERS
 from askfront.core.errors import REPAIR, BadIndexError, ConfigError, one_line
+from askfront.core.registry import RANKERS, RETRIEVERS
 from askfront.core.types import Filters, Hit, iso_date_bounds
 from askfront.index.embed import TextEmbedder
 from askfront.index.store import Index, tokenize
 
-__all__ = ["RANKERS", "Filters", "Hit", "Retriever", "rrf"]
+__all__ = ["Filters", "Hit", "Retriever", "rrf"]
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
-MODES = RETRIEVERS
 
 
 def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
@@ -97,15 +97,6 @@ class BM25Ranker:
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
 
-# retriever mode -> the rankers it fuses. The names are what --retriever / ASKFRONT_RETRIEVER accept.
-RANKERS: dict[str, tuple[type[DenseRanker] | type[BM25Ranker], ...]] = {
-    "dense": (DenseRanker,),
-    "bm25": (BM25Ranker,),
-    "hybrid": (DenseRanker, BM25Ranker),
-}
-assert set(RANKERS) == set(RETRIEVERS), "config.RETRIEVERS lists the modes of RANKERS"
-
-
 def date_bounds(date: str) -> tuple[str, str]:
     """First and last day covered by an ISO date that may be partial: '2016-05' -> 2016-05-01..2016-05-31."""
     bounds = iso_date_bounds(date.strip()[:10])
@@ -118,11 +109,10 @@ class Retriever:
     """Searches one ``Index`` with one embedder; the CLI, the UI and evaluation all go through it."""
 
     def __init__(self, index: Index, embedder: TextEmbedder, mode: str = "hybrid", top_k: int = 5) -> None:
-        if mode not in RANKERS:
-            raise ConfigError(f"retriever must be one of {', '.join(RANKERS)}, not {mode!r}")
+        names = RETRIEVERS.get(mode).options["rankers"]
         index.check_model(embedder.sha256)
         self.index, self.embedder, self.mode, self.top_k = index, embedder, mode, top_k
-        self.rankers: list[Ranker] = [ranker(index, embedder) for ranker in RANKERS[mode]]
+        self.rankers: list[Ranker] = [RANKERS.load(name)(index, embedder) for name in names]
 
     def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         """The ``top_k`` best passages for ``query``, best first, within ``filters``."""
@@ -139,9 +129,12 @@ class Retriever:
             raise BadIndexError(f"{self.index.folder}: index is damaged ({one_line(err, 120)}); {REPAIR}") from None
         fused = rrf([list(ranking) for ranking in scores.values()])
         best = list(fused)[:k]
-        dense, lexical = scores.get("dense", {}), scores.get("bm25", {})
         return [
-            Hit(record, fused[record.id], dense.get(record.id), lexical.get(record.id))
+            Hit(
+                record,
+                fused[record.id],
+                {name: found[record.id] for name, found in scores.items() if record.id in found},
+            )
             for record in self.index.records(best)
         ]
 

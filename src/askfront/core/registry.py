@@ -1,0 +1,105 @@
+"""The one place every extension is registered: report loaders (by file suffix), rankers, retriever
+modes, answerers and export formats.
+
+An entry names its implementation as "module:attribute", imported on first use, so the settings check,
+the CLI's choices, the page's lists and the upload check all know every name without importing the
+stages above (core stays at the bottom of the pipeline). Adding a loader, ranker, answerer or export
+format is its module plus one entry here (or ``REGISTRY.add(...)`` from a plugin, before the settings
+are built).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from askfront.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered implementation. ``target``: "module:attribute" (a callable or a class);
+    ``options``: what the role needs to know without importing it (a loader's content signature, the
+    rankers a retriever mode fuses, an export's file extension)."""
+
+    name: str
+    target: str
+    help: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> Any:
+        module, _, attribute = self.target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+class Registry:
+    """Named entries of one role, in the order they were added."""
+
+    def __init__(self, role: str, setting: str, entries: list[Entry]) -> None:
+        self.role, self.setting = role, setting
+        self._entries = {e.name: e for e in entries}
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(list(self._entries.values()))
+
+    def get(self, name: str) -> Entry:
+        """The entry called ``name``, or the one-line error that lists the names there are."""
+        if name not in self._entries:
+            raise ConfigError(f"{self.setting} must be one of {', '.join(self._entries)}, not {name!r}")
+        return self._entries[name]
+
+    def load(self, name: str) -> Any:
+        return self.get(name).load()
+
+    def add(self, entry: Entry) -> None:
+        self._entries[entry.name] = entry
+
+    @contextmanager
+    def added(self, entry: Entry) -> Iterator[Entry]:
+        """``entry`` registered for the duration of a ``with`` block (tests, one-off plugins)."""
+        before = self._entries.get(entry.name)
+        self.add(entry)
+        try:
+            yield entry
+        finally:
+            if before is None:
+                self._entries.pop(entry.name, None)
+            else:
+                self._entries[entry.name] = before
+
+
+LOADERS = Registry("loader", "report type", [
+    Entry(".txt", "askfront.ingest.reports:load_text", "plain text"),
+    Entry(".md", "askfront.ingest.reports:load_markdown", "Markdown"),
+    Entry(".markdown", "askfront.ingest.reports:load_markdown", "Markdown"),
+    Entry(".html", "askfront.ingest.reports:load_html", "a web page (main text only)"),
+    Entry(".htm", "askfront.ingest.reports:load_html", "a web page (main text only)"),
+    Entry(".pdf", "askfront.ingest.reports:load_pdf", "PDF (text layer)", {"magic": b"%PDF-", "kind": "a PDF"}),
+])  # fmt: skip
+RANKERS = Registry("ranker", "ranker", [
+    Entry("dense", "askfront.search.retrieve:DenseRanker", "meaning: FAISS over the passage vectors"),
+    Entry("bm25", "askfront.search.retrieve:BM25Ranker", "words: BM25 over the passage terms"),
+])  # fmt: skip
+RETRIEVERS = Registry("retriever mode", "retriever", [
+    Entry("dense", "", "dense ranking alone", {"rankers": ("dense",)}),
+    Entry("bm25", "", "BM25 alone", {"rankers": ("bm25",)}),
+    Entry("hybrid", "", "dense and BM25 fused by reciprocal rank", {"rankers": ("dense", "bm25")}),
+])  # fmt: skip
+ANSWERERS = Registry("answerer", "answerer", [
+    Entry("reader", "askfront.answer.registry:reader", "the trained span reader (default)"),
+    Entry("rules", "askfront.answer.registry:rules", "the hand-written rules it replaced (for comparison)"),
+    Entry("llm", "askfront.answer.registry:llm", "a model behind an OpenAI-compatible endpoint, checked"),
+])  # fmt: skip
+EXPORTERS = Registry("export format", "export format", [
+    Entry("md", "askfront.export.formats:markdown", "Markdown conversation", {"label": "Markdown"}),
+    Entry("csv", "askfront.export.formats:to_csv", "one row per citation, spreadsheet-safe", {"label": "CSV"}),
+])  # fmt: skip
