@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,18 @@ def test_no_secret_in_the_public_settings() -> None:
     assert "auth" not in public and "llm_key" not in public and "s3cret" not in str(public)
     assert public["answerer"] == "reader" and public["top_k"] == "5"
     assert Settings(max_file_mb=20).max_file_bytes == 20_000_000
+
+
+def test_settings_first_used_late_are_checked_when_built(tmp_path) -> None:
+    from askfront.core.errors import ConfigError
+
+    for bad, says in (
+        ({"auth": "nopassword"}, "ASKFRONT_AUTH must be user:password"),
+        ({"ray": "head.example.org"}, "ray must be auto or host:port"),
+        ({"reader": str(tmp_path)}, "not a reader folder (no reader.json in it)"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(says)):
+            Settings(**bad)
+    (tmp_path / "reader.json").write_text("{}")
+    assert Settings(auth="ed:s3cret", ray="127.0.0.1:6379", reader=str(tmp_path)).reader == str(tmp_path)
+    assert Settings(ray="ray://10.0.0.5:10001").ray and Settings(ray="auto").ray == "auto"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 
 from askfront.core.config import Settings
-from askfront.core.errors import ConfigError
 
 UPLOAD_CEILING = 5  # times max_file_mb that the web server receives at all (see serve)
 
@@ -15,13 +14,8 @@ def launch_settings(settings: Settings, environ: dict[str, str] | None = None) -
     """Host, port and optional (user, password) from settings, ``GRADIO_SERVER_PORT`` and ``ASKFRONT_AUTH``."""
     environ = dict(os.environ if environ is None else environ)
     port = settings.port or int(environ.get("GRADIO_SERVER_PORT") or 7860)
-    auth = None
-    if settings.auth:
-        user, sep, password = settings.auth.partition(":")
-        if not sep or not user or not password:
-            raise ConfigError("ASKFRONT_AUTH must be user:password")
-        auth = (user, password)
-    return settings.host, port, auth
+    user, _, password = settings.auth.partition(":")  # its form was checked with the settings
+    return settings.host, port, (user, password) if settings.auth else None
 
 
 def stop_on_sigterm() -> None:

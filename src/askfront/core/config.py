@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -13,6 +14,8 @@ from askfront.core import registry
 from askfront.core.errors import ConfigError
 
 ENV_PREFIX = "ASKFRONT_"
+RAY_ADDRESS = re.compile(r"(?:ray://)?[\w.\-]+:\d{1,5}")  # host:port of a Ray cluster's head
+READER_META = "reader.json"  # what makes a folder a reader (askfront.answer.reader.model.META_FILE)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # fp16: GPUs only
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INDEX_TYPES = ("auto", "flat", "hnsw")
@@ -108,6 +111,18 @@ class Settings:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
         registry.RETRIEVERS.get(self.retriever)  # the registries name what can be chosen (one-line errors)
         registry.ANSWERERS.get(self.answerer)
+        self._check_forms()
+
+    def _check_forms(self) -> None:
+        """Settings first used late (the login, the Ray cluster, a reader folder) are checked here too, so
+        a typo is one line at start, not an error minutes into a build or at the first question."""
+        user, sep, password = self.auth.partition(":")
+        if self.auth and not (sep and user and password):
+            raise ConfigError("ASKFRONT_AUTH must be user:password")
+        if self.ray and self.ray != "auto" and not RAY_ADDRESS.fullmatch(self.ray):
+            raise ConfigError(f"ray must be auto or host:port (or ray://host:port), not {self.ray!r}")
+        if self.reader and not (Path(self.reader).expanduser() / READER_META).is_file():
+            raise ConfigError(f"reader {self.reader}: not a reader folder (no {READER_META} in it)")
         positive = (
             "batch_size",
             "chunk_size",

@@ -23,7 +23,7 @@ from askfront.core.types import Chunk, Document
 from askfront.index.annotate import extract
 from askfront.index.chunk import make_splitter, split_document
 from askfront.index.embed import TextEmbedder
-from askfront.index.store import FORMAT_VERSION, Index, Manifest, live_version
+from askfront.index.store import FORMAT_VERSION, Index, Manifest, index_identity, live_version
 from askfront.index.write import publish, write_version
 from askfront.ingest.reports import parse_report, read_report, scan_corpus
 from askfront.language.names import Dated, Mention
@@ -108,9 +108,7 @@ def build_index(
         indexed = previous.manifest.files if previous is not None else {}
         reusable = None
         if previous is not None:
-            report.full_rebuild = previous.manifest.mismatch(
-                embedder.sha256, settings.chunk_size, settings.chunk_overlap
-            )
+            report.full_rebuild = previous.manifest.mismatch(index_identity(settings, embedder.sha256))
             damaged = [] if report.full_rebuild else previous.verify()
             if {"chunks.sqlite", "vectors.npy"} & set(damaged) or any(d.startswith("manifest") for d in damaged):
                 report.full_rebuild = f"index files damaged ({', '.join(damaged)})"
@@ -122,7 +120,7 @@ def build_index(
                     "(adds names and dates; vectors reused)"
                 )
             else:
-                report.repaired = previous.stale(settings.index_type, settings.hnsw_threshold)
+                report.repaired = previous.stale(index_identity(settings, embedder.sha256))
             if report.full_rebuild:
                 log(f"askfront: full rebuild: {report.full_rebuild}")
             elif report.repaired:
@@ -160,8 +158,8 @@ def verify_index(settings: Settings, embedder: TextEmbedder) -> list[str]:
     index = Index.open(settings.index)
     try:
         problems = [f"{settings.index}: damaged file {name}" for name in index.verify()]
-        reason = index.manifest.mismatch(embedder.sha256, settings.chunk_size, settings.chunk_overlap)
-        reason = reason or index.stale(settings.index_type, settings.hnsw_threshold)
+        wanted = index_identity(settings, embedder.sha256)
+        reason = index.manifest.mismatch(wanted) or index.stale(wanted)
         if reason:
             problems.append(f"{settings.index}: {reason}")
     finally:
@@ -284,14 +282,15 @@ def _publish(index_dir: Path, settings: Settings, embedder: TextEmbedder, entrie
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     chunks = [c for e in entries for c in e.chunks]
     vectors = np.concatenate([np.zeros((0, embedder.dimension), np.float32)] + [e.vectors for e in entries])
+    identity = index_identity(settings, embedder.sha256)
     manifest = Manifest(
         model_name=embedder.name,
-        model_sha256=embedder.sha256,
+        model_sha256=identity.model_sha256,
         model_files=embedder.files,
         dimension=int(vectors.shape[1]),
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        index_type=settings.index_type,
+        chunk_size=identity.chunk_size,
+        chunk_overlap=identity.chunk_overlap,
+        index_type=identity.index_type,
         askfront_version=__version__,
         built_at=now.isoformat(timespec="seconds"),
         files={e.doc.path: e.sha256 for e in entries},
@@ -299,7 +298,7 @@ def _publish(index_dir: Path, settings: Settings, embedder: TextEmbedder, entrie
     )
     building = index_dir / f".build-{stamp}"
     annotations = {e.doc.path: e.annotations for e in entries if e.annotations is not None}
-    write_version(building, manifest, [e.doc for e in entries], chunks, vectors, settings.hnsw_threshold, annotations)
+    write_version(building, manifest, [e.doc for e in entries], chunks, vectors, identity.hnsw_threshold, annotations)
     _hold("written", index_dir)
     final = building.rename(index_dir / f"v-{stamp}")
     _hold("renamed", index_dir)

@@ -20,13 +20,16 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 
 from askfront.core.errors import REPAIR, BadIndexError, ConfigError, one_line
 from askfront.core.types import Chunk, ChunkRecord, Document
 from askfront.language.names import Dated, Mention
+
+if TYPE_CHECKING:
+    from askfront.core.config import Settings
 
 __all__ = ["BadIndexError", "ChunkRecord", "Index", "Manifest", "live_version"]
 
@@ -94,14 +97,17 @@ class Manifest:
                 raise TypeError(f"manifest checksum of {name!r} must hold a sha256 and a byte count")
         return cls(**raw)
 
-    def mismatch(self, model_sha256: str, chunk_size: int, chunk_overlap: int) -> str:
-        """Why vectors of this index cannot be reused with these settings ('' if they can)."""
+    def mismatch(self, wanted: Identity) -> str:
+        """Why vectors of this index cannot be reused for the ``wanted`` identity ('' if they can)."""
         if self.format_version not in VECTOR_FORMATS:
             return f"index format {self.format_version} (older askfront) is not {FORMAT_VERSION}"
-        if self.model_sha256 != model_sha256:
+        if self.model_sha256 != wanted.model_sha256:
             return f"embedding model changed ({self.model_name}, weights {self.model_sha256[:12]}…)"
-        if (self.chunk_size, self.chunk_overlap) != (chunk_size, chunk_overlap):
-            return f"chunk settings changed ({self.chunk_size}/{self.chunk_overlap} -> {chunk_size}/{chunk_overlap})"
+        if (self.chunk_size, self.chunk_overlap) != (wanted.chunk_size, wanted.chunk_overlap):
+            return (
+                f"chunk settings changed ({self.chunk_size}/{self.chunk_overlap} -> "
+                f"{wanted.chunk_size}/{wanted.chunk_overlap})"
+            )
         return ""
 
 
@@ -115,6 +121,28 @@ class ReportRow:
     source: str
     passages: int
     indexed_at: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What an index's vectors and search structures depend on besides the reports: the embedding model,
+    the chunking and the search settings. ``index_identity`` is the one place that reads it from settings."""
+
+    model_sha256: str
+    chunk_size: int
+    chunk_overlap: int
+    index_type: str
+    hnsw_threshold: int
+
+    def search(self, chunks: int) -> dict[str, Any]:
+        """The search structures an index of ``chunks`` passages is built with (see ``search_identity``)."""
+        return search_identity(self.index_type, chunks, self.hnsw_threshold)
+
+
+def index_identity(settings: Settings, model_sha256: str) -> Identity:
+    """The identity an index built or searched with ``settings`` and that model must have."""
+    return Identity(model_sha256, settings.chunk_size, settings.chunk_overlap, settings.index_type,
+                    settings.hnsw_threshold)  # fmt: skip
 
 
 def search_identity(index_type: str, chunks: int, hnsw_threshold: int) -> dict[str, Any]:
@@ -270,9 +298,9 @@ class Index:
                 damaged.append(name)
         return sorted(damaged)
 
-    def stale(self, index_type: str, hnsw_threshold: int) -> str:
-        """Why the search structures differ from what this askfront builds ('' when they do not)."""
-        expected = search_identity(index_type, self.manifest.chunks, hnsw_threshold)
+    def stale(self, wanted: Identity) -> str:
+        """Why the search structures differ from what ``wanted`` builds ('' when they do not)."""
+        expected = wanted.search(self.manifest.chunks)
         if self.manifest.search == expected:
             return ""
         if not self.manifest.search:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askfront.core.config import READER_META
 from askfront.core.errors import ModelError
 from askfront.index.embed import DEFAULT_MODEL_SHA256, check_default_model, default_model_path, file_sha256
 
@@ -20,7 +21,7 @@ READER_DIR = Path(__file__).parents[2] / "models" / "reader"  # askfront/models/
 WEIGHTS_FILE = "reader.safetensors"
 
 
-META_FILE = "reader.json"
+META_FILE = READER_META  # the settings check knows it too
 
 
 WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
