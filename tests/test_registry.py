@@ -41,12 +41,18 @@ class FirstPassage:
     def __init__(self, index, embedder) -> None:
         self.index = index
 
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
     def rank(self, query: str, pool: int, allowed: np.ndarray | None) -> dict[int, float]:
         return {0: 1.0}
 
 
 class FirstWords:
     """An answerer for the test: the first three words of the best passage, cited."""
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
 
     def answer(self, question: str, resolved: str, hits) -> Answer:
         record = hits[0].record
@@ -115,7 +121,9 @@ def test_a_new_answerer_reaches_settings_cli_and_the_conversation(demo_settings:
     with ANSWERERS.added(Entry("firstwords", "tests.test_registry:first_words", "first three words")):
         _choices(["ask", "--answerer", "firstwords", "How far is Abu Grain from Sirte?"])
         settings = dataclasses.replace(demo_settings, answerer="firstwords")
-        answer = load_answerer(settings, embedder).ask("How far is Abu Grain from Sirte?")
+        conversation = load_answerer(settings, embedder)
+        conversation.warm_up()  # the component contract: every part warms up, the new answerer too
+        answer = conversation.ask("How far is Abu Grain from Sirte?")
         assert answer.citations and answer.short_answer == answer.citations[0].quote
         assert len(answer.short_answer.split()) == 3
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from askfront.core.errors import AskfrontError
+from askfront.core.types import Component
 from askfront.language.nlp import load_nlp, proper_runs
 from askfront.search.retrieve import Filters, Hit, Retriever
 
@@ -73,7 +74,7 @@ class Answer:
         return asdict(self)
 
 
-class Answerer(Protocol):
+class Answerer(Component, Protocol):
     """Turns a question and the passages retrieved for it into an Answer (or an abstention)."""
 
     def answer(self, question: str, resolved: str, hits: list[Hit]) -> Answer:
@@ -101,10 +102,9 @@ class Conversation:
         """Load the models now (lazy properties of the answerer and its fallback), so that the first
         question does not wait for them; an endpoint of a language model is not called."""
         _ = self.nlp
-        for part in (self.answerer, getattr(self.answerer, "fallback", None)):
-            for name in ("model", "tokenizer", "nlp"):
-                if part is not None and isinstance(getattr(type(part), name, None), property):
-                    getattr(part, name)
+        for ranker in self.retriever.rankers:
+            ranker.warm_up()
+        self.answerer.warm_up()
 
     def resolve(self, question: str, history: list[Answer] | None) -> str:
         """The question as it stands alone (a follow-up rewritten with the conversation)."""

@@ -114,6 +114,11 @@ class LLMAnswerer:
         self._client = None
         self._nlp = nlp
 
+    def warm_up(self) -> None:
+        """Load the fallback reader and spaCy now; the endpoint is not called."""
+        self.fallback.warm_up()
+        _ = self.nlp
+
     @property
     def nlp(self) -> Language:
         if self._nlp is None:

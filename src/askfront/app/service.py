@@ -87,7 +87,7 @@ class Service(CorpusEdits):
 
         embedder = Embedder.from_settings(settings)
         log(f"askfront: loading the embedding model {embedder.name} ({embedder.precision})")
-        _ = embedder.model
+        embedder.warm_up()
         if live_version(settings.index) is None:
             log(f"askfront: no index in {settings.index}; building it from {settings.corpus}")
             report = build_index(settings, embedder, progress=True)

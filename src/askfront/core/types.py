@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
 _ISO = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
@@ -35,6 +36,16 @@ def date_key(date: str) -> str:
     """A report date as a sort key: its first day, or '' when undated (sorted newest first, undated last)."""
     bounds = iso_date_bounds(date or "")
     return bounds[0] if bounds else ""
+
+
+class Component(Protocol):
+    """What every embedder, ranker and answerer is: built cheaply (settings and references only), its
+    heavy parts (models, parsers) loaded by ``warm_up()`` or at first use, then its one work method
+    (``encode``, ``rank``, ``answer``)."""
+
+    def warm_up(self) -> None:
+        """Load what the work method needs now, so the first call does not wait for it."""
+        ...
 
 
 @dataclass

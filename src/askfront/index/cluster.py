@@ -79,6 +79,10 @@ class RayEmbedder:
     def precision(self) -> str:
         return self.local.precision
 
+    def warm_up(self) -> None:
+        """The local model (questions are embedded here); the cluster is reached when a build starts."""
+        self.local.warm_up()
+
     def encode_query(self, text: str) -> np.ndarray:
         return self.local.encode_query(text)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from askfront.core.config import DEVICES, PRECISIONS
 from askfront.core.errors import ConfigError, ModelError
+from askfront.core.types import Component
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -54,7 +55,7 @@ _SHAPING_FILES = (
 )  # fmt: skip
 
 
-class TextEmbedder(Protocol):
+class TextEmbedder(Component, Protocol):
     """What the pipeline needs of an embedding model: its identity and unit vectors for texts."""
 
     name: str
@@ -229,6 +230,10 @@ class Embedder:
     def sha256(self) -> str:
         """The model's identity: one hash over every file that shapes its vectors (``model_identity``)."""
         return model_identity(self.files)
+
+    def warm_up(self) -> None:
+        """Load (and sha-check) the model now."""
+        _ = self.model
 
     @property
     def model(self) -> SentenceTransformer:

@@ -15,7 +15,7 @@ import numpy as np
 
 from askfront.core.errors import REPAIR, BadIndexError, ConfigError, one_line
 from askfront.core.registry import RANKERS, RETRIEVERS
-from askfront.core.types import Filters, Hit, iso_date_bounds
+from askfront.core.types import Component, Filters, Hit, iso_date_bounds
 from askfront.index.embed import TextEmbedder
 from askfront.index.store import Index, tokenize
 
@@ -34,7 +34,7 @@ def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
     return dict(sorted(fused.items(), key=lambda kv: -kv[1]))
 
 
-class Ranker(Protocol):
+class Ranker(Component, Protocol):
     """Scores passages of one index for a question: {chunk id: score}, best first, at most ``pool``."""
 
     name: str
@@ -46,6 +46,9 @@ class DenseRanker:
     """Cosine similarity of question and passage vectors (FAISS; HNSW candidates re-scored exactly)."""
 
     name = "dense"
+
+    def warm_up(self) -> None:
+        self.embedder.warm_up()  # the question is embedded by the same model
 
     def __init__(self, index: Index, embedder: TextEmbedder) -> None:
         self.index, self.embedder = index, embedder
@@ -76,6 +79,9 @@ class BM25Ranker:
     """BM25 over the index's own tokens (bm25s, memory-mapped)."""
 
     name = "bm25"
+
+    def warm_up(self) -> None:
+        """Nothing to load: the BM25 index is memory-mapped when the index opens."""
 
     def __init__(self, index: Index, embedder: TextEmbedder | None = None) -> None:
         self.index = index

@@ -135,6 +135,10 @@ class ReaderAnswerer:
         self.verifier: verify.Verifier | None = None
         self._parsed = LRU(256)
 
+    def warm_up(self) -> None:
+        """Load the weights (sha-checked), the tokenizer, the verifier and spaCy now."""
+        _ = self.model, self.tokenizer, self.nlp
+
     @property
     def model(self) -> BertForQuestionAnswering:
         if self._model is None:

@@ -58,6 +58,11 @@ class RuleAnswerer:
         self._windows = LRU(WINDOW_CACHE)  # (index version, report, begin, end) -> parsed text
         self._vectors = LRU(SENTENCE_CACHE)  # sentence -> vector
 
+    def warm_up(self) -> None:
+        """Load spaCy (with the parser the rules read) and the sentence embedder now."""
+        _ = self.nlp
+        self.embedder.warm_up()
+
     @property
     def nlp(self) -> Language:
         if self._nlp is None:
