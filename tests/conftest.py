@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -174,3 +180,74 @@ def write_manifest(version: Path, manifest: dict, sealed: bool = True) -> None:
         seal.write_text(seal_of(text) + "\n")
     else:
         seal.unlink(missing_ok=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def askfront(
+    *args: str, cwd: Path, prefix: tuple[str, ...] = (), extra_env: dict[str, str] | None = None, **kw
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "askfront", *args], cwd=cwd, env=env, capture_output=True, text=True, **kw
+    )
+
+
+def bigger_corpus(corpus: Path, files: int) -> None:
+    text = (corpus / "misrata-militia-gain-back-territory.txt").read_text()
+    for n in range(files):
+        paragraphs = [f"Dispatch {n}, part {i}: {p}" for i, p in enumerate(text.split("\n")) if p.strip()]
+        (corpus / f"dispatch-{n:03d}.txt").write_text("\n\n".join(paragraphs))
+
+
+def start_app(work: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    log = (work / f"app-{port}.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port)],
+        cwd=work, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    deadline = time.monotonic() + 180
+    while True:
+        assert proc.poll() is None, (work / f"app-{port}.log").read_text()[-2000:]
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+            return proc
+        except OSError:
+            assert time.monotonic() < deadline, "app did not start in 180 s"
+            time.sleep(0.5)
+
+
+SQUAD = {
+    "version": "v2.0",
+    "data": [
+        {
+            "title": "Port of Misrata",
+            "paragraphs": [
+                {
+                    "context": "The port of Misrata reopened on 3 June after repairs that took eleven weeks. "
+                    "Harbour master Salem Ounis said 14 cargo ships were waiting offshore.",
+                    "qas": [
+                        {"id": "p1", "question": "How many cargo ships were waiting offshore?",
+                         "answers": [{"text": "14", "answer_start": 0}], "is_impossible": False},
+                        {"id": "p2", "question": "Who said that cargo ships were waiting offshore?",
+                         "answers": [{"text": "Salem Ounis", "answer_start": 0},
+                                     {"text": "Harbour master Salem Ounis", "answer_start": 0}],
+                         "is_impossible": False},
+                        {"id": "p3", "question": "How many tonnes of grain did the ships carry?",
+                         "answers": [], "is_impossible": True},
+                    ],
+                },
+                {
+                    "context": "Flights between Tripoli and Tunis resumed on Monday, the airline said.",
+                    "qas": [{"id": "p4", "question": "How many passengers were on the first flight?", "answers": [],
+                             "is_impossible": True},
+                            {"id": "bad", "answers": []}],
+                },
+            ],
+        }
+    ],
+}  # fmt: skip

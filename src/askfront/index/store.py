@@ -437,6 +437,11 @@ class Index:
 
     def close(self) -> None:
         self._db.close()
+        self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        return getattr(self, "_closed", False)
 
 
 def dense_kind(index_type: str, chunks: int, hnsw_threshold: int) -> str:

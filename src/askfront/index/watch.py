@@ -68,6 +68,10 @@ class CorpusWatcher:
 
                 print(f"askfront: warning: corpus check failed ({type(err).__name__}: {err})", file=sys.stderr)
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -22,10 +22,7 @@ from askfront.index.build import build_index
 from askfront.index.embed import Embedder, resolve_device, resolve_precision
 from askfront.index.store import Index, live_version
 from askfront.search.retrieve import Retriever
-
-from .conftest import write_disagreeing
-from .test_cli import _bigger_corpus
-from .test_generate import _free_port
+from tests.conftest import bigger_corpus, free_port, write_disagreeing
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent))
 QUESTIONS = ("How many strikes has the coalition conducted?", "Who said ISIL had lost territory?", "Fallujah aid")
@@ -53,7 +50,7 @@ def ray_head() -> Iterator[str]:
     import tempfile
 
     assert RAY, "the ray extra is part of dev: pip install -e '.[dev]'"
-    port = _free_port()
+    port = free_port()
     temp = tempfile.mkdtemp(prefix="askfront-ray-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     head = subprocess.Popen(
@@ -115,10 +112,10 @@ def test_a_ray_build_equals_a_local_one_and_updates_incrementally(
 
 def _bigger_corpus_from(corpus: Path, files: int) -> None:
     """``files`` more reports made from the demo report (tests/test_cli.py)."""
-    from .conftest import DEMO
+    from tests.conftest import DEMO
 
     shutil.copy(DEMO, corpus)
-    _bigger_corpus(corpus, files)
+    bigger_corpus(corpus, files)
     (corpus / DEMO.name).unlink()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import shutil
-import sqlite3
 import threading
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from askfront.core.config import Settings
 from askfront.core.errors import ConfigError
 from askfront.index.build import build_index
 from askfront.index.embed import Embedder
-
-from .conftest import DEMO, DEMO_META, write_manifest
+from tests.conftest import DEMO, DEMO_META, write_manifest
 
 
 @pytest.fixture
@@ -48,8 +46,7 @@ def test_a_rebuild_closes_the_index_it_replaces(service: Service) -> None:
     (service.settings.corpus / "extra.txt").write_text("Ferry report\n\nA ferry reached Valletta with 212 people.")
     assert service.rebuild().startswith("Rebuilt: files: 1 added")
     assert service.answerer.retriever.index is not old
-    with pytest.raises(sqlite3.ProgrammingError):  # closed, not leaked
-        old._db.execute("SELECT 1")
+    assert old.closed  # closed, not leaked
     assert service.ask("How many people did the ferry carry to Valletta?").short_answer == "212"
 
 
@@ -263,7 +260,7 @@ def test_reports_copied_into_the_corpus_are_indexed_in_the_background(tmp_path: 
         assert service.ask("How many people did the ferry carry to Valletta?").abstained
     finally:
         service.close()
-    assert not service.watcher._thread.is_alive()  # close() stops the watcher
+    assert not service.watcher.running  # close() stops the watcher
 
 
 def test_delete_moves_to_trash_and_undo_restores(service: Service) -> None:
@@ -287,13 +284,23 @@ def test_delete_moves_to_trash_and_undo_restores(service: Service) -> None:
 
 
 def test_a_question_waits_for_another_only_so_long(service: Service) -> None:
-    quick = Service(dataclasses.replace(service.settings, ask_wait_s=0.3), service.embedder, service.answerer)
     held, release = threading.Event(), threading.Event()
 
+    class Slow:  # the real conversation, whose first question takes until it is released
+        def __init__(self, real) -> None:
+            self.real, self.retriever = real, real.retriever
+
+        def ask(self, question, history=None, filters=None):
+            if not held.is_set():
+                held.set()
+                release.wait(10)
+            return self.real.ask(question, history=history, filters=filters)
+
+    settings = dataclasses.replace(service.settings, ask_wait_s=0.3)
+    quick = Service(settings, service.embedder, Slow(service.answerer))
+
     def slow() -> None:
-        with quick._lock:  # as a slow question holds it
-            held.set()
-            release.wait(10)
+        quick.ask("How many GNA fighters were killed?")
 
     worker = threading.Thread(target=slow)
     worker.start()

@@ -336,14 +336,13 @@ def test_a_reader_folder_without_window_sizes_is_one_line(tmp_path: Path) -> Non
 def test_sigterm_removes_the_apps_export_folder(tmp_path: Path) -> None:
     import shutil
 
-    from .conftest import DEMO
-    from .test_ui import _free_port, _start_app
+    from tests.conftest import DEMO, free_port, start_app
 
     (tmp_path / "corpus").mkdir()
     shutil.copy(DEMO, tmp_path / "corpus")
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    proc = _start_app(tmp_path, _free_port(), {"TMPDIR": str(tmp)})
+    proc = start_app(tmp_path, free_port(), {"TMPDIR": str(tmp)})
     try:
         assert any(p.name.startswith("askfront-export-") for p in tmp.iterdir())
     finally:

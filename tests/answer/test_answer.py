@@ -9,9 +9,7 @@ import pytest
 from askfront.answer.conversation import NEAR_TEXT, Conversation
 from askfront.evaluate import question_files, scoring
 from askfront.search.retrieve import Filters
-
-from .conftest import DEMO, ROOT
-from .test_cli import askfront
+from tests.conftest import DEMO, ROOT, askfront
 
 REPORT = DEMO.read_text(encoding="utf-8")
 

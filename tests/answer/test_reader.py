@@ -17,9 +17,7 @@ from askfront.answer.reader import model as rmodel
 from askfront.answer.reader import reader as rd
 from askfront.index.embed import ModelError
 from askfront.language import attribution, nlp, spans
-
-from .conftest import ROOT
-from .test_cli import askfront
+from tests.conftest import ROOT, askfront
 
 PARAGRAPHS = [
     ("The port of Misrata reopened on 3 June after repairs. Harbour master Salem Ounis said 14 cargo ships were "
@@ -221,7 +219,7 @@ def test_reader_reads_the_answer_span_and_abstains_without_one(answerer) -> None
 
 @pytest.mark.slow
 def test_reading_mode_scores_each_question_on_its_own_report(tmp_path: Path) -> None:
-    from .test_evaluate import SQUAD
+    from tests.conftest import SQUAD
 
     (tmp_path / "dev.json").write_text(json.dumps(SQUAD), encoding="utf-8")
     done = askfront("eval", "dev.json", "--mode", "reading", "--out", "out", "--no-progress", cwd=tmp_path)

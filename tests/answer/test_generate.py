@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -19,17 +18,10 @@ import pytest
 
 from askfront.answer.conversation import Conversation
 from askfront.answer.generate import UNSUPPORTED, LLMAnswerer, with_marks
-
-from .conftest import DEMO
+from tests.conftest import DEMO, free_port
 
 REPORT = DEMO.read_text(encoding="utf-8")
 REPORT_NUMBERS = set(re.findall(r"\d+(?:\.\d+)?", REPORT.replace(",", "")))  # every figure the demo writes
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _smollm2_gguf() -> Path:
@@ -43,7 +35,7 @@ def _smollm2_gguf() -> Path:
 @pytest.fixture(scope="module")
 def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """llama-cpp-python's OpenAI-compatible server, started for real on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llm") / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -150,7 +142,7 @@ class _Slow(BaseHTTPRequestHandler):
 
 
 def test_down_or_slow_endpoint_gives_the_extractive_answer_and_a_notice(answerer: Conversation) -> None:
-    chat = _llm(answerer, f"http://127.0.0.1:{_free_port()}/v1", "none", timeout=5)
+    chat = _llm(answerer, f"http://127.0.0.1:{free_port()}/v1", "none", timeout=5)
     down = chat.ask("How far is Abu Grain from Sirte?")
     assert down.short_answer == "140 kilometers (about 85 miles)"
     assert down.notice.startswith("The language model at http://127.0.0.1:") and "APIConnectionError" in down.notice

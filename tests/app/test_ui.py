@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import shutil
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -28,9 +25,7 @@ from askfront.core.config import Settings
 from askfront.core.errors import ConfigError
 from askfront.evaluate import question_files, scoring
 from askfront.ingest.reports import scan_corpus
-
-from .conftest import DEMO, DEMO_META, ROOT, make_pdf
-from .test_generate import _free_port
+from tests.conftest import DEMO, DEMO_META, ROOT, free_port, make_pdf, start_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -60,30 +55,13 @@ def desk_corpus(corpus: Path) -> None:
     (corpus / "examples.txt").write_text(EXAMPLES)
 
 
-def _start_app(work: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
-    log = (work / f"app-{port}.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--port", str(port)],
-        cwd=work, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-    )  # fmt: skip
-    deadline = time.monotonic() + 180
-    while True:
-        assert proc.poll() is None, (work / f"app-{port}.log").read_text()[-2000:]
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-            return proc
-        except OSError:
-            assert time.monotonic() < deadline, "app did not start in 180 s"
-            time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """``python app.py`` in a folder with only corpus/: it must build index/ itself, then serve."""
     work = tmp_path_factory.mktemp("app")
     desk_corpus(work / "corpus")
-    port = _free_port()
-    proc = _start_app(work, port)
+    port = free_port()
+    proc = start_app(work, port)
     log = (work / f"app-{port}.log").read_text()
     assert f"askfront: serving on http://127.0.0.1:{port}" in log and "building it from corpus" in log
     assert (work / "index" / "CURRENT").exists()
@@ -510,8 +488,8 @@ def test_upload_names_and_launch_settings() -> None:
 @pytest.mark.browser
 def test_login_required_when_askfront_auth_is_set(browser, demo_settings: Settings) -> None:
     work = demo_settings.index.parent
-    port = _free_port()
-    proc = _start_app(work, port, {"ASKFRONT_AUTH": "editor:front-line-7"})
+    port = free_port()
+    proc = start_app(work, port, {"ASKFRONT_AUTH": "editor:front-line-7"})
     try:
         page = browser.new_page()
         page.goto(f"http://127.0.0.1:{port}/")
@@ -537,12 +515,12 @@ def test_login_required_when_askfront_auth_is_set(browser, demo_settings: Settin
 @pytest.fixture(scope="module")
 def disagreeing_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app over reports written to disagree (tests/conftest.py: DISAGREEING)."""
-    from .conftest import write_disagreeing
+    from tests.conftest import write_disagreeing
 
     work = tmp_path_factory.mktemp("disagreeing-app")
     write_disagreeing(work / "corpus")
-    port = _free_port()
-    proc = _start_app(work, port)
+    port = free_port()
+    proc = start_app(work, port)
     yield f"http://127.0.0.1:{port}/"
     proc.terminate()
     proc.wait(timeout=30)

@@ -83,7 +83,7 @@ def test_a_new_loader_reaches_the_corpus_scan_the_upload_check_and_the_page(
     assert scan_corpus(corpus).files == []  # not a report type yet
     with pytest.raises(ConfigError, match=r"only .+ reports can be added"):
         safe_upload_name("field.note")
-    with LOADERS.added(Entry(".note", "tests.test_registry:load_note", "field notes")):
+    with LOADERS.added(Entry(".note", "tests.core.test_registry:load_note", "field notes")):
         assert [p.name for p in scan_corpus(corpus).files] == ["field.note"]
         assert safe_upload_name("field.note") == "field.note"
         settings = Settings(corpus=corpus, index=tmp_path / "index")
@@ -103,7 +103,7 @@ def test_a_new_ranker_and_retriever_mode_reach_settings_cli_and_search(demo_sett
     with pytest.raises(ConfigError, match="retriever must be one of dense, bm25, hybrid, not 'first'"):
         Settings(retriever="first")
     with (
-        RANKERS.added(Entry("first", "tests.test_registry:FirstPassage")),
+        RANKERS.added(Entry("first", "tests.core.test_registry:FirstPassage")),
         RETRIEVERS.added(Entry("first", "", "the first passage", {"rankers": ("first", "bm25")})),
     ):
         settings = dataclasses.replace(demo_settings, retriever="first")
@@ -118,7 +118,7 @@ def test_a_new_ranker_and_retriever_mode_reach_settings_cli_and_search(demo_sett
 def test_a_new_answerer_reaches_settings_cli_and_the_conversation(demo_settings: Settings, embedder) -> None:
     with pytest.raises(ConfigError, match="answerer must be one of reader, rules, llm, not 'firstwords'"):
         Settings(answerer="firstwords")
-    with ANSWERERS.added(Entry("firstwords", "tests.test_registry:first_words", "first three words")):
+    with ANSWERERS.added(Entry("firstwords", "tests.core.test_registry:first_words", "first three words")):
         _choices(["ask", "--answerer", "firstwords", "How far is Abu Grain from Sirte?"])
         settings = dataclasses.replace(demo_settings, answerer="firstwords")
         conversation = load_answerer(settings, embedder)
@@ -132,7 +132,7 @@ def test_a_new_export_format_reaches_the_cli_render_and_the_page(demo_settings: 
     answers = [{"question": "How far?", "answer": "140 kilometers", "citations": []}]
     with pytest.raises(ConfigError, match="export format must be one of md, csv, not 'txt'"):
         render(answers, "txt")
-    with EXPORTERS.added(Entry("txt", "tests.test_registry:plain_text", "plain lines", {"label": "text"})):
+    with EXPORTERS.added(Entry("txt", "tests.core.test_registry:plain_text", "plain lines", {"label": "text"})):
         _choices(["export", "answers.jsonl", "--format", "txt"])
         assert render(answers, "txt") == "How far? -> 140 kilometers\n"
         service = Service(demo_settings, embedder, load_answerer(demo_settings, embedder))

@@ -17,17 +17,9 @@ from askfront.core.config import Settings
 from askfront.index.build import HOLD_STEPS, build_index
 from askfront.index.store import Index, live_version
 from askfront.search.retrieve import Retriever
+from tests.conftest import askfront, bigger_corpus
 
 QUESTION = "How far is Abu Grain from Sirte?"
-
-
-def askfront(
-    *args: str, cwd: Path, prefix: tuple[str, ...] = (), extra_env: dict[str, str] | None = None, **kw
-) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
-    return subprocess.run(
-        [*prefix, sys.executable, "-m", "askfront", *args], cwd=cwd, env=env, capture_output=True, text=True, **kw
-    )
 
 
 @pytest.mark.slow
@@ -85,13 +77,6 @@ def test_unreadable_file_is_reported_and_skipped(demo_corpus: Path) -> None:
     assert "1 added" in built.stdout and "1 failed" in built.stdout
 
 
-def _bigger_corpus(corpus: Path, files: int) -> None:
-    text = (corpus / "misrata-militia-gain-back-territory.txt").read_text()
-    for n in range(files):
-        paragraphs = [f"Dispatch {n}, part {i}: {p}" for i, p in enumerate(text.split("\n")) if p.strip()]
-        (corpus / f"dispatch-{n:03d}.txt").write_text("\n\n".join(paragraphs))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("step", HOLD_STEPS)
 def test_sigkill_mid_build_leaves_the_previous_index_intact(demo_corpus: Path, embedder, step: str) -> None:
@@ -100,7 +85,7 @@ def test_sigkill_mid_build_leaves_the_previous_index_intact(demo_corpus: Path, e
     build_index(Settings(corpus=demo_corpus, index=work / "index"), embedder, progress=False)
     before = live_version(work / "index")
     files_before = dict(Index(before).manifest.files)
-    _bigger_corpus(demo_corpus, 3)
+    bigger_corpus(demo_corpus, 3)
     proc = subprocess.Popen(
         [sys.executable, "-m", "askfront", "index", "--no-progress"],
         cwd=work,

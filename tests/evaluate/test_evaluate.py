@@ -9,9 +9,7 @@ import pytest
 
 from askfront.core.errors import AskfrontError
 from askfront.evaluate import question_files, scoring
-
-from .conftest import ROOT
-from .test_cli import askfront
+from tests.conftest import ROOT, SQUAD, askfront
 
 
 def test_squad_normalisation_exact_match_and_f1() -> None:
@@ -77,38 +75,6 @@ def test_eval_command_scores_and_writes_results(demo_corpus: Path) -> None:
     assert by_id["c"]["abstained"] is True
     assert data["metrics"]["abstention_recall"] == 1.0
     assert data["metrics"]["recall@5"] == 0.5
-
-
-SQUAD = {
-    "version": "v2.0",
-    "data": [
-        {
-            "title": "Port of Misrata",
-            "paragraphs": [
-                {
-                    "context": "The port of Misrata reopened on 3 June after repairs that took eleven weeks. "
-                    "Harbour master Salem Ounis said 14 cargo ships were waiting offshore.",
-                    "qas": [
-                        {"id": "p1", "question": "How many cargo ships were waiting offshore?",
-                         "answers": [{"text": "14", "answer_start": 0}], "is_impossible": False},
-                        {"id": "p2", "question": "Who said that cargo ships were waiting offshore?",
-                         "answers": [{"text": "Salem Ounis", "answer_start": 0},
-                                     {"text": "Harbour master Salem Ounis", "answer_start": 0}],
-                         "is_impossible": False},
-                        {"id": "p3", "question": "How many tonnes of grain did the ships carry?",
-                         "answers": [], "is_impossible": True},
-                    ],
-                },
-                {
-                    "context": "Flights between Tripoli and Tunis resumed on Monday, the airline said.",
-                    "qas": [{"id": "p4", "question": "How many passengers were on the first flight?", "answers": [],
-                             "is_impossible": True},
-                            {"id": "bad", "answers": []}],
-                },
-            ],
-        }
-    ],
-}  # fmt: skip
 
 
 @pytest.mark.slow
