@@ -178,7 +178,7 @@ def synthetic_index(folder: Path, size: int, embedder) -> float:
     from askfront import __version__
     from askfront.core.config import Settings
     from askfront.index.chunk import Chunk, make_splitter, split_document
-    from askfront.index.store import Manifest
+    from askfront.index.manifest import Manifest
     from askfront.index.write import publish, write_version
     from askfront.ingest.reports import Document, load_document
 

@@ -9,11 +9,12 @@ import pytest
 
 from askfront.core.errors import AskfrontError
 from askfront.evaluate import question_files, scoring
+from askfront.language import text
 from tests.conftest import ROOT, SQUAD, askfront
 
 
 def test_squad_normalisation_exact_match_and_f1() -> None:
-    assert scoring.normalize("The  Italian Air-Force!") == "italian airforce"
+    assert text.normalize("The  Italian Air-Force!") == "italian airforce"
     assert scoring.exact_match("the Italian Air Force", ["Italian Air Force"]) == 1.0
     assert scoring.exact_match("Italian Air Force pilots", ["Italian Air Force"]) == 0.0
     # 'seven members': overlap 1 token; precision 1/2, recall 1/1 -> F1 2/3

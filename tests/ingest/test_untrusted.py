@@ -19,7 +19,8 @@ import pytest
 from askfront.core.config import Settings
 from askfront.core.errors import BadIndexError, LoadError, shown
 from askfront.index.build import build_index, verify_index
-from askfront.index.store import BM25_SETTINGS, Index, live_version
+from askfront.index.manifest import BM25_SETTINGS
+from askfront.index.store import Index, live_version
 from askfront.ingest import reports as ingest
 from askfront.ingest.reports import load_document, scan_corpus
 from askfront.search.retrieve import Retriever

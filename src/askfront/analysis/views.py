@@ -165,7 +165,7 @@ TIMELINE_COLUMNS = ("date", "date_as_written", "sentence", "report_title", "file
 
 def timeline_csv(rows: list[TimelineRow]) -> str:
     """The timeline as CSV: date, date as written, sentence, report title, file, report date, date span."""
-    from askfront.export.formats import safe_csv_writer
+    from askfront.core.formats import safe_csv_writer
 
     out = io.StringIO()
     writer = safe_csv_writer(out)

@@ -83,7 +83,8 @@ class Service(CorpusEdits):
         from askfront.answer.registry import load_answerer
         from askfront.index.build import build_index
         from askfront.index.embed import Embedder
-        from askfront.index.store import FORMAT_VERSION, live_version
+        from askfront.index.manifest import FORMAT_VERSION
+        from askfront.index.store import live_version
 
         embedder = Embedder.from_settings(settings)
         log(f"askfront: loading the embedding model {embedder.name} ({embedder.precision})")

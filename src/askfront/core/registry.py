@@ -4,7 +4,7 @@ modes, answerers and export formats.
 An entry names its implementation as "module:attribute", imported on first use, so the settings check,
 the CLI's choices, the page's lists and the upload check all know every name without importing the
 stages above (core stays at the bottom of the pipeline). Adding a loader, ranker, answerer or export
-format is its module plus one entry here (or ``REGISTRY.add(...)`` from a plugin, before the settings
+format is its module plus one entry here (or ``LOADERS.add(...)`` and the like from a plugin, before the settings
 are built).
 """
 

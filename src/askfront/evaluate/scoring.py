@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import collections
 import math
-import re
-import string
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from askfront.evaluate.question_files import Question
+from askfront.language.text import normalize
 from askfront.search.retrieve import Hit
 
 if TYPE_CHECKING:
     from askfront.answer.conversation import Answer
-
-
-def normalize(text: str) -> str:
-    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
 
 
 def exact_match(prediction: str, golds: tuple[str, ...] | list[str]) -> float:

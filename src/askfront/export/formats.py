@@ -8,7 +8,6 @@ the filters that were on.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from askfront.core.errors import AskfrontError
+from askfront.core.formats import safe_csv_writer
 from askfront.core.registry import EXPORTERS
 
 CSV_COLUMNS = (
@@ -148,28 +148,6 @@ def csv_rows(answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "conflicting": "yes" if per_report.get(c.get("n"), {}).get("conflicting") else "",
                 **({"short_answer": per_report[c.get("n")]["short_answer"]} if c.get("n") in per_report else {}),
             }
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A CSV cell a spreadsheet will not run: text starting with =, +, -, @, a tab or a carriage return (a
-    report title '=HYPERLINK(...)' from a sidecar) gets a leading apostrophe; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def safe_csv_writer(out: io.StringIO) -> Any:
-    """A csv.writer whose every cell goes through ``spreadsheet_safe`` (all spreadsheet-bound exports)."""
-    writer = csv.writer(out)
-
-    class Safe:
-        def writerow(self, row: Iterable[object]) -> None:
-            writer.writerow([spreadsheet_safe(v) for v in row])
-
-    return Safe()
 
 
 def to_csv(answers: Iterable[dict[str, Any]]) -> str:

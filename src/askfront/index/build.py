@@ -23,7 +23,8 @@ from askfront.core.types import Chunk, Document
 from askfront.index.annotate import extract
 from askfront.index.chunk import make_splitter, split_document
 from askfront.index.embed import TextEmbedder
-from askfront.index.store import FORMAT_VERSION, Index, Manifest, index_identity, live_version
+from askfront.index.manifest import FORMAT_VERSION, Manifest, index_identity
+from askfront.index.store import Index, live_version
 from askfront.index.write import publish, write_version
 from askfront.ingest.reports import parse_report, read_report, scan_corpus
 from askfront.language.names import Dated, Mention

@@ -18,97 +18,28 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 
-from askfront.core.errors import REPAIR, BadIndexError, ConfigError, one_line
+from askfront.core.errors import REPAIR, BadIndexError, one_line
 from askfront.core.types import Chunk, ChunkRecord, Document
+from askfront.index.manifest import BM25_SETTINGS, Identity, Manifest
 from askfront.language.names import Dated, Mention
 
 if TYPE_CHECKING:
-    from askfront.core.config import Settings
+    pass
 
 __all__ = ["BadIndexError", "ChunkRecord", "Index", "Manifest", "live_version"]
 
-# 2: the manifest records a checksum of every file and the search settings; the model identity covers
-# tokenizer and config files, not only the weights. 3: names and dated sentences (tables mentions, dated).
-FORMAT_VERSION = 3
-VECTOR_FORMATS = (2, 3)  # formats whose vectors and passages a build can reuse
 NAMES_FROM = 3  # the first format that holds names and dated sentences
 CURRENT = "CURRENT"
 _VERSION_NAME = re.compile(r"v-[0-9A-Za-z]+")
-# How passages are tokenised and scored for BM25. Part of the index identity: an index built with other
-# values is rebuilt (vectors reused), never searched with a tokenizer that differs from its own.
-BM25_SETTINGS = {
-    "library": "bm25s",
-    "stopwords": "en_plus",
-    "lowercase": True,
-    "method": "lucene",
-    "k1": 1.5,
-    "b": 0.75,
-}
-# HNSW graph parameters (only for large indexes, see make_faiss); also part of the identity.
-HNSW_SETTINGS = {"M": 32, "efConstruction": 80, "efSearch": 96, "vectors": "SQ8"}
 # Read errors that mean a damaged file, whichever library raised them.
 MANIFEST_SEAL = "manifest.sha256"  # the manifest's own checksum (it holds every other file's)
 _DAMAGE = (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, MemoryError, sqlite3.Error)
-
-
-@dataclass
-class Manifest:
-    """What an index was built from: enough to tell whether it can still be used or extended."""
-
-    model_name: str
-    model_sha256: str
-    dimension: int
-    chunk_size: int
-    chunk_overlap: int
-    index_type: str
-    askfront_version: str
-    built_at: str
-    chunks: int = 0
-    files: dict[str, str] = field(default_factory=dict)  # corpus path -> content sha256
-    indexed: dict[str, str] = field(default_factory=dict)  # corpus path -> when that content was indexed
-    format_version: int = FORMAT_VERSION
-    search: dict[str, Any] = field(default_factory=dict)  # search_identity() it was built with
-    model_files: dict[str, str] = field(default_factory=dict)  # sha256 of each model file behind model_sha256
-    checksums: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> {"sha256", "bytes"}
-
-    @classmethod
-    def from_json(cls, raw: Any) -> Manifest:
-        """A manifest read from JSON, every field's type checked (TypeError naming the field otherwise)."""
-        if not isinstance(raw, dict):
-            raise TypeError("manifest.json is not an object")
-        known = {f.name: str(f.type) for f in fields(cls)}  # annotations as written: "str", "dict[str, str]"
-        for name, value in raw.items():
-            if name not in known:
-                raise TypeError(f"manifest field {name!r} is unknown")
-            kind = dict if known[name].startswith("dict[") else {"str": str, "int": int}.get(known[name])
-            if kind is None or not isinstance(value, kind) or isinstance(value, bool):
-                raise TypeError(f"manifest field {name!r} is {type(value).__name__}, not {known[name]}")
-        for name in ("files", "indexed", "model_files"):
-            if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.get(name, {}).items()):
-                raise TypeError(f"manifest field {name!r} must map names to text")
-        for name, c in raw.get("checksums", {}).items():
-            if not (isinstance(c, dict) and isinstance(c.get("sha256"), str) and type(c.get("bytes")) is int):
-                raise TypeError(f"manifest checksum of {name!r} must hold a sha256 and a byte count")
-        return cls(**raw)
-
-    def mismatch(self, wanted: Identity) -> str:
-        """Why vectors of this index cannot be reused for the ``wanted`` identity ('' if they can)."""
-        if self.format_version not in VECTOR_FORMATS:
-            return f"index format {self.format_version} (older askfront) is not {FORMAT_VERSION}"
-        if self.model_sha256 != wanted.model_sha256:
-            return f"embedding model changed ({self.model_name}, weights {self.model_sha256[:12]}…)"
-        if (self.chunk_size, self.chunk_overlap) != (wanted.chunk_size, wanted.chunk_overlap):
-            return (
-                f"chunk settings changed ({self.chunk_size}/{self.chunk_overlap} -> "
-                f"{wanted.chunk_size}/{wanted.chunk_overlap})"
-            )
-        return ""
 
 
 @dataclass(frozen=True)
@@ -121,34 +52,6 @@ class ReportRow:
     source: str
     passages: int
     indexed_at: str
-
-
-@dataclass(frozen=True)
-class Identity:
-    """What an index's vectors and search structures depend on besides the reports: the embedding model,
-    the chunking and the search settings. ``index_identity`` is the one place that reads it from settings."""
-
-    model_sha256: str
-    chunk_size: int
-    chunk_overlap: int
-    index_type: str
-    hnsw_threshold: int
-
-    def search(self, chunks: int) -> dict[str, Any]:
-        """The search structures an index of ``chunks`` passages is built with (see ``search_identity``)."""
-        return search_identity(self.index_type, chunks, self.hnsw_threshold)
-
-
-def index_identity(settings: Settings, model_sha256: str) -> Identity:
-    """The identity an index built or searched with ``settings`` and that model must have."""
-    return Identity(model_sha256, settings.chunk_size, settings.chunk_overlap, settings.index_type,
-                    settings.hnsw_threshold)  # fmt: skip
-
-
-def search_identity(index_type: str, chunks: int, hnsw_threshold: int) -> dict[str, Any]:
-    """The settings the search structures of an index are built with (BM25 tokenizer, FAISS kind, HNSW)."""
-    kind = dense_kind(index_type, chunks, hnsw_threshold)
-    return {"bm25": BM25_SETTINGS, "dense": {"kind": kind, **(HNSW_SETTINGS if kind == "hnsw" else {})}}
 
 
 def seal_of(manifest_text: str) -> str:
@@ -442,12 +345,3 @@ class Index:
     @property
     def closed(self) -> bool:
         return getattr(self, "_closed", False)
-
-
-def dense_kind(index_type: str, chunks: int, hnsw_threshold: int) -> str:
-    """flat or hnsw: ``auto`` is exact search up to ``hnsw_threshold`` passages."""
-    if index_type == "auto":
-        return "hnsw" if chunks > hnsw_threshold else "flat"
-    if index_type not in ("flat", "hnsw"):
-        raise ConfigError(f"index type must be auto, flat or hnsw, not {index_type!r}")
-    return index_type

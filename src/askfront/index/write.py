@@ -13,19 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from askfront.core.types import Chunk, Document
-from askfront.index.store import (
-    BM25_SETTINGS,
-    CURRENT,
-    HNSW_SETTINGS,
-    MANIFEST_SEAL,
-    Manifest,
-    checksum,
-    dense_kind,
-    index_files,
-    seal_of,
-    search_identity,
-    tokenize,
-)
+from askfront.index.manifest import BM25_SETTINGS, HNSW_SETTINGS, Manifest, dense_kind, search_identity
+from askfront.index.store import CURRENT, MANIFEST_SEAL, checksum, index_files, seal_of, tokenize
 from askfront.language.names import Dated, Mention
 
 _SCHEMA = """

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from askfront.core.errors import LoadError, one_line
+from askfront.core.formats import PlainYAML
 from askfront.core.registry import LOADERS
 from askfront.core.types import Document, iso_date_bounds
 
@@ -341,16 +342,6 @@ def _first_line_title(text: str, markdown: bool) -> str:
                 line = line.lstrip("#").strip()
             return line if len(line) <= 200 else ""
     return ""
-
-
-class PlainYAML(yaml.SafeLoader):
-    """YAML with no anchors or aliases: a few hundred bytes of aliases can expand to gigabytes."""
-
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.YAMLError("YAML anchors and aliases (&, *) are not accepted in metadata")
-        return super().compose_node(parent, index)
 
 
 def parse_metadata(raw: str, name: str) -> dict:

@@ -114,7 +114,7 @@ def load_aliases(corpus: Path) -> Aliases:
 def _aliases(path: str, mtime_ns: int, size: int) -> Aliases:
     """The aliases with one version of the file (its path, modification time and size are the key;
     no path: the built-in ones alone). Callers must not change the result."""
-    from askfront.ingest.reports import PlainYAML
+    from askfront.core.formats import PlainYAML
 
     raw = []
     if path:

@@ -182,7 +182,7 @@ def evidence(
     ``agree``: how many of the ``passages`` read have a best right-typed span that agrees with the chosen one;
     ``top_margin``: the best margin of any span, of any type; ``null_max``: the highest no-answer score of
     any window read."""
-    from askfront.evaluate.scoring import normalize
+    from askfront.language.text import normalize
 
     norm = normalize(chosen_text)
     different = [m for t, m in others if t and not _same(t, norm)]
@@ -357,7 +357,7 @@ def decide(
     read): the best-scoring span of the type the question asks for, outside any title line; answer when the
     verifier's probability reaches its threshold. Without a verifier a span scores its margin less
     ``rank_penalty`` per retrieval rank, and answers when that reaches ``min_margin``."""
-    from askfront.evaluate.scoring import normalize
+    from askfront.language.text import normalize
 
     kind = expected_type(question)
     penalty = 0.0 if verifier is not None else rank_penalty

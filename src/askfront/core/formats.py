@@ -1,0 +1,43 @@
+"""Safe readers and writers of plain formats every stage uses: YAML without anchors or aliases, and CSV
+that a spreadsheet will not run as formulas."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+
+class PlainYAML(yaml.SafeLoader):
+    """YAML with no anchors or aliases: a few hundred bytes of aliases can expand to gigabytes."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.YAMLError("YAML anchors and aliases (&, *) are not accepted in metadata")
+        return super().compose_node(parent, index)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting with =, +, -, @, a tab or a carriage return (a
+    report title '=HYPERLINK(...)' from a sidecar) gets a leading apostrophe; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_csv_writer(out: io.StringIO) -> Any:
+    """A csv.writer whose every cell goes through ``spreadsheet_safe`` (all spreadsheet-bound exports)."""
+    writer = csv.writer(out)
+
+    class Safe:
+        def writerow(self, row: Iterable[object]) -> None:
+            writer.writerow([spreadsheet_safe(v) for v in row])
+
+    return Safe()
