@@ -175,26 +175,26 @@ def conflicts(
 ) -> list[bool]:
     """For each figure, whether it disagrees with another that counts the same thing (``things``) over the
     same stated period (``periods``); None never does."""
-    things = things or [""] * len(figures)
-    periods = [p.casefold() for p in periods or [""] * len(figures)]
-    return [
-        a is not None
-        and any(
-            b is not None and j != i and things[i] == things[j] and periods[i] == periods[j] and not a.meets(b)
-            for j, b in enumerate(figures)
-        )
-        for i, a in enumerate(figures)
-    ]
+    return _disagreeing(figures, things, periods, same_period=True)
 
 
 def other_periods(figures: list[Figure | None], things: list[str], periods: list[str]) -> list[bool]:
     """For each figure, whether it differs from a figure of the same thing stated over another period
     (shown as 'different periods', not as a conflict)."""
-    periods = [p.casefold() for p in periods]
+    return _disagreeing(figures, things, periods, same_period=False)
+
+
+def _disagreeing(figures, things, periods, same_period: bool) -> list[bool]:
+    things = things or [""] * len(figures)
+    spans = [p.casefold() for p in periods or [""] * len(figures)]
     return [
         a is not None
         and any(
-            b is not None and j != i and things[i] == things[j] and periods[i] != periods[j] and not a.meets(b)
+            b is not None
+            and j != i
+            and things[i] == things[j]
+            and (spans[i] == spans[j]) == same_period
+            and not a.meets(b)
             for j, b in enumerate(figures)
         )
         for i, a in enumerate(figures)
