@@ -17,13 +17,14 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from askfront.app.corpus_edits import CorpusEdits
+from askfront.core.cache import LRU
 from askfront.core.config import Settings
 from askfront.core.errors import AskfrontError, one_line
 from askfront.core.types import Filters
@@ -72,7 +73,7 @@ class Service(CorpusEdits):
         self._exported: deque[Path] = deque()
         self._export_count = 0
         self._written: dict[tuple[str, str], Path] = {}  # (extension, content sha256) -> its export file
-        self._paragraphs: OrderedDict[tuple[int, str], list[int]] = OrderedDict()  # see where()
+        self._paragraphs = LRU(PARAGRAPHS_KEPT)  # (index generation, report) -> paragraph starts, see where()
         self._trashed: list[tuple[Path, str]] = []  # (trash folder, corpus path) of deletions, latest last
         self.activity = ""  # what the background index update is doing, for the status line
         self.watcher: CorpusWatcher | None = None
@@ -199,18 +200,16 @@ class Service(CorpusEdits):
         """Where in its report a citation is, for telling citations of one report apart: 'paragraph 4'
         (paragraphs are blocks between blank lines, or lines when the report has no blank lines). The
         paragraph starts of a report are found once per index, not for every citation shown."""
-        key = (self.generation, citation.file)
-        starts = self._paragraphs.pop(key, None)
-        if starts is None:
-            try:
-                text = self.report_text(citation.file)
-            except KeyError:
-                return ""
+
+        def paragraph_starts() -> list[int]:
+            text = self.report_text(citation.file)
             separator = _BLANK_LINE if _BLANK_LINE.search(text) else _LINE_BREAK
-            starts = [m.end() for m in separator.finditer(text)]
-        self._paragraphs[key] = starts
-        while len(self._paragraphs) > PARAGRAPHS_KEPT:
-            self._paragraphs.popitem(last=False)
+            return [m.end() for m in separator.finditer(text)]
+
+        try:
+            starts = self._paragraphs.get_or((self.generation, citation.file), paragraph_starts)
+        except KeyError:  # the report left the index
+            return ""
         return f"paragraph {bisect.bisect_right(starts, citation.start) + 1}"
 
     def examples(self) -> list[str]:

@@ -28,7 +28,7 @@ class NamesPanel:
         with gr.Accordion("People, organisations, places", open=False, elem_id="names-panel"):
             self.kind = gr.Radio(["all", *NAME_KINDS], value="all", label="Kind", elem_id="name-kind")
             self.table = gr.Dataframe(
-                headers=["name", "kind", "mentions", "reports"], interactive=False, elem_id="names-table"
+                headers=["name", "kind", "tagged", "in reports"], interactive=False, elem_id="names-table"
             )
             with gr.Row():
                 self.pick = gr.Dropdown([], label="Name", elem_id="name-pick")

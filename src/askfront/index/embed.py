@@ -7,13 +7,13 @@ import functools
 import hashlib
 import json
 import os
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from askfront.core.cache import LRU
 from askfront.core.config import DEVICES, PRECISIONS
 from askfront.core.errors import ConfigError, ModelError
 from askfront.core.types import Component
@@ -53,6 +53,9 @@ _SHAPING_FILES = (
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
     "vocab.txt", "merges.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
 )  # fmt: skip
+
+
+QUERIES_KEPT = 16  # question vectors remembered: retrieval and answering embed the same question
 
 
 class TextEmbedder(Component, Protocol):
@@ -210,7 +213,7 @@ class Embedder:
         self.precision = resolve_precision(precision, self.device)
         self._model: SentenceTransformer | None = None
         self._files: dict[str, str] | None = None
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries = LRU(QUERIES_KEPT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
@@ -287,11 +290,10 @@ class Embedder:
     def encode_query(self, text: str) -> np.ndarray:
         """One question as a (1, dim) vector; the last few are remembered, since retrieval and answering
         both need the vector of the same question."""
-        vector = self._queries.pop(text, None)
-        if vector is None:
+
+        def compute() -> np.ndarray:
             vector = self.encode([text])
             vector.flags.writeable = False
-        self._queries[text] = vector
-        if len(self._queries) > 16:
-            self._queries.popitem(last=False)
-        return vector
+            return vector
+
+        return self._queries.get_or(text, compute)
