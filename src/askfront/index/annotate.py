@@ -54,8 +54,8 @@ def _single_threaded() -> None:
     that forked: a quarter more CPU for the same names (600 SQuAD paragraphs in a forked child 4.33 s,
     3.40 s with the flag set). glibc's manual reserves writing the flag to glibc, for the reason that it
     must be true: it is set only when /proc/self/task lists this one thread, and glibc clears it again
-    itself when a thread is started (tests/test_across.py checks both). Where there is no such flag (not
-    glibc) nothing is done."""
+    itself when a thread is started (tests/analysis/test_every_report_names_timeline.py checks both).
+    Where there is no such flag (not glibc) nothing is done."""
     import ctypes
 
     try:

@@ -14,7 +14,8 @@ FUTURE_DAYS = 60
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
 _MONTHS["sept"] = 9
-# Any month name or abbreviation, longest first (a regex alternation; figures.py uses it to tell dates from figures)
+# Any month name or abbreviation, longest first (a regex alternation; analysis.figures tells dates from
+# figures with it)
 MONTH_PATTERN = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _MONTH = MONTH_PATTERN  # short, for the patterns below
 _DAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}

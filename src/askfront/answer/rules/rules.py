@@ -1,6 +1,6 @@
 """The rule answerer: the sentence that covers most of the question's words, and a span in it picked by
-hand-written rules on spaCy's parse (see ``extract.py``). The default answerer is the trained reader
-(``reader.py``); this one stays selectable (``--answerer rules``) for comparison.
+hand-written rules on spaCy's parse (see ``extract``). The default answerer is the trained reader
+(``answer.reader``); this one stays selectable (``--answerer rules``) for comparison.
 """
 
 from __future__ import annotations
