@@ -322,3 +322,19 @@ def test_dataclass_rows_are_plain(disagreeing: Settings) -> None:
     row = views.names(index, {})[0]
     assert dataclasses.asdict(row)["mentions"] >= 1
     index.close()
+
+
+def test_names_are_counted_by_text_where_the_name_finder_missed_them(tmp_path, embedder) -> None:
+    settings = Settings(corpus=tmp_path / "corpus", index=tmp_path / "index")
+    settings.corpus.mkdir()
+    (settings.corpus / "briefing.txt").write_text("Briefing\n\nPentagon spokesman Peter Cook said on May 10 that 45 "
+                                                  "percent of the territory was retaken.\n")  # fmt: skip
+    (settings.corpus / "notes.txt").write_text("DESK NOTES\n\nQUESTIONS FOR PETER COOK ON THE AIR CAMPAIGN\n")
+    assert build_index(settings, embedder, progress=False).ok
+    index = Index.open(settings.index)
+    tagged = {r.key: r for r in views.names(index, {})}["peter cook"]
+    counted = {r.key: r for r in views.names(index, {}, by_text=10)}["peter cook"]
+    assert tagged.reports == 1  # the name finder does not see the name in capitals ...
+    assert (counted.mentions, counted.reports) == (2, 2)  # ... the text count does, like the names panel
+    assert [m.path for m in views.reports_mentioning(index, "Peter Cook", {})] == ["briefing.txt", "notes.txt"]
+    index.close()

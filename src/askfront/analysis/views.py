@@ -57,8 +57,10 @@ def canonical(key: str, aliases: dict[str, str]) -> str:
     return aliases.get(key, key)
 
 
-def names(index: Index, aliases: dict[str, str]) -> list[NameRow]:
-    """Every name with its mentions and reports, most mentioned first."""
+def names(index: Index, aliases: dict[str, str], by_text: int = 0, of_kind: str = "") -> list[NameRow]:
+    """Every name with its mentions and reports, most mentioned first. Counts are the name finder's; for
+    the first ``by_text`` names they are found by text instead (every spelling, as ``reports_mentioning``
+    lists them), so a report the name finder missed is counted. ``of_kind``: only names of that kind."""
     mentions: Counter[str] = Counter()
     reports: dict[str, set[str]] = defaultdict(set)
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
@@ -73,7 +75,13 @@ def names(index: Index, aliases: dict[str, str]) -> list[NameRow]:
         NameRow(k, spellings[k].most_common(1)[0][0], kinds[k].most_common(1)[0][0], n, len(reports[k]))
         for k, n in mentions.items()
     ]
-    return sorted(rows, key=lambda r: (-r.mentions, r.name.casefold()))
+    rows = sorted((r for r in rows if not of_kind or r.kind == of_kind), key=lambda r: (-r.mentions, r.name.casefold()))
+    alias_spellings = getattr(aliases, "spellings", {})
+    for i, r in enumerate(rows[:by_text]):  # the spellings reports_mentioning searches for, known here
+        written = [r.key, *spellings[r.key], *alias_spellings.get(r.key, ())]
+        found = search_reports(index, name_terms(written), any_term=True)
+        rows[i] = NameRow(r.key, r.name, r.kind, sum(m.count for m in found), len(found))
+    return rows
 
 
 def _titles_and_dates(index: Index) -> dict[str, tuple[str, str]]:

@@ -137,13 +137,13 @@ class Service(CorpusEdits):
 
         return load_aliases(self.settings.corpus)
 
-    def names(self) -> list[NameRow]:
+    def names(self, by_text: int = 0, kind: str = "") -> list[NameRow]:
         """People, organisations and places of the whole corpus, most mentioned first."""
         from askfront.analysis import views
 
         aliases = self.aliases()
         with self._lock:
-            return views.names(self.answerer.retriever.index, aliases)
+            return views.names(self.answerer.retriever.index, aliases, by_text, of_kind=kind)
 
     def reports_naming(self, key: str) -> list[str]:
         """The reports that write the name (by text; see name_reports), for restricting questions to them."""

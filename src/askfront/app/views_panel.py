@@ -28,7 +28,7 @@ class NamesPanel:
         with gr.Accordion("People, organisations, places", open=False, elem_id="names-panel"):
             self.kind = gr.Radio(["all", *NAME_KINDS], value="all", label="Kind", elem_id="name-kind")
             self.table = gr.Dataframe(
-                headers=["name", "kind", "tagged", "in reports"], interactive=False, elem_id="names-table"
+                headers=["name", "kind", "mentions", "reports"], interactive=False, elem_id="names-table"
             )
             with gr.Row():
                 self.pick = gr.Dropdown([], label="Name", elem_id="name-pick")
@@ -40,7 +40,7 @@ class NamesPanel:
         """The names table and the picker's choices for one kind (or all)."""
         import gradio as gr
 
-        rows = [r for r in self.service.names() if not kind or kind == "all" or r.kind == kind]
+        rows = self.service.names(by_text=NAMES_SHOWN, kind="" if kind == "all" else kind or "")
         table = [[r.name, r.kind, r.mentions, r.reports] for r in rows[:NAMES_SHOWN]]
         return table, gr.update(choices=[(f"{r.name} ({r.kind})", r.key) for r in rows[:NAMES_SHOWN]])
 

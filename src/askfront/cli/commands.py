@@ -58,7 +58,7 @@ def names(settings: Settings, args: argparse.Namespace) -> int:
     index, aliases = _open_index(settings)
     if args.name:  # found by text: every report that writes it, also where the name finder missed it
         return print_matches(views.reports_mentioning(index, args.name, aliases), args.json)
-    rows = [r for r in views.names(index, aliases) if not args.kind or r.kind == args.kind][: args.top]
+    rows = views.names(index, aliases, by_text=args.top, of_kind=args.kind or "")[: args.top]
     if args.json:
         print(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=1))
         return EXIT_OK

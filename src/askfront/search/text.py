@@ -111,6 +111,30 @@ def _folded_text(index, path: str) -> tuple[str, str, list[int] | None]:
     return _folded.get_or((str(index.folder), path), compute)
 
 
+_WORD = re.compile(r"\w+")
+_words: LRU = LRU(2)  # index version -> {folded word: reports holding it}
+
+
+def _word_reports(index) -> dict[str, set[str]]:
+    """Which reports hold each (folded) word: a search reads only the reports that hold all of a term's
+    words, so a name is checked against a few reports, not the whole corpus."""
+
+    def compute():
+        found: dict[str, set[str]] = {}
+        for path, _title, _date in index.documents():
+            for word in set(_WORD.findall(_folded_text(index, path)[1])):
+                found.setdefault(word, set()).add(path)
+        return found
+
+    return _words.get_or(str(index.folder), compute)
+
+
+def _candidates(index, term: Term) -> set[str]:
+    words = _word_reports(index)
+    needed = _WORD.findall(fold(term.words)[0])
+    return set.intersection(*(words.get(w, set()) for w in needed)) if needed else set()
+
+
 def spans(text: str, folded: str, origin: list[int] | None, wanted: list[Term]) -> list[tuple[int, int]]:
     """Every match of the terms, as start..end in ``text``, in text order; where matches overlap ("the
     Islamic State", "Islamic State") the one starting first, then the longest, is the hit."""
@@ -140,8 +164,12 @@ def search_reports(
     """Every report holding the query's terms (all of them, or ``any_term``), newest first, with counts;
     ``files``: only these reports (corpus paths or folders)."""
     wanted = terms(query) if isinstance(query, str) else query
+    each = [_candidates(index, t) for t in wanted]
+    candidates = set.union(*each) if any_term else set.intersection(*each)
     out = []
     for path, title, date in index.documents():
+        if path not in candidates:
+            continue
         if files and not any(path == f or path.startswith(f.rstrip("/") + "/") for f in files):
             continue
         text, folded, origin = _folded_text(index, path)
