@@ -76,10 +76,8 @@ def names(index: Index, aliases: dict[str, str], by_text: int = 0, of_kind: str 
         for k, n in mentions.items()
     ]
     rows = sorted((r for r in rows if not of_kind or r.kind == of_kind), key=lambda r: (-r.mentions, r.name.casefold()))
-    alias_spellings = getattr(aliases, "spellings", {})
     for i, r in enumerate(rows[:by_text]):  # the spellings reports_mentioning searches for, known here
-        written = [r.key, *spellings[r.key], *alias_spellings.get(r.key, ())]
-        found = search_reports(index, name_terms(written), any_term=True)
+        found = search_reports(index, name_terms(_spelled(r.key, spellings[r.key], aliases)), any_term=True)
         rows[i] = NameRow(r.key, r.name, r.kind, sum(m.count for m in found), len(found))
     return rows
 
@@ -109,9 +107,13 @@ def mentions(index: Index, key: str, aliases: dict[str, str], limit: int = MENTI
 
 def spellings(index: Index, key: str, aliases: dict[str, str]) -> list[str]:
     """Every way the reports and the aliases write the name ``key``'s group."""
-    group = canonical(key, aliases)
-    written = {text for _path, _start, _end, text, _kind in index.mentions(_keys(index, key, aliases))}
-    return sorted(written | set(getattr(aliases, "spellings", {}).get(group, ())) | {group})
+    written = [text for _path, _start, _end, text, _kind in index.mentions(_keys(index, key, aliases))]
+    return _spelled(canonical(key, aliases), written, aliases)
+
+
+def _spelled(group: str, written, aliases: dict[str, str]) -> list[str]:
+    """A group's spellings: as the reports write it, as its aliases do, and its key."""
+    return sorted(set(written) | set(getattr(aliases, "spellings", {}).get(group, ())) | {group})
 
 
 def reports_mentioning(

@@ -84,7 +84,7 @@ class ChatPanel:
         if not question and every and history:  # "Every report" on the last question asked
             question = history[-1].question
         if not question:
-            return (gr.skip(),) * 10
+            return (gr.skip(),) * self.turn_outputs
         try:
             filters = Filters(tuple(files or ()), (since or "").strip(), (until or "").strip())
             ask = self.service.every_report if every else self.service.ask
@@ -125,6 +125,7 @@ class ChatPanel:
         inputs = [self.question, self.chat, self.history, *filters]
         outputs = [self.question, self.chat, self.history, self.cited, self.passage, *export_outputs,
                    self.report_view, self.turn]  # fmt: skip
+        self.turn_outputs = len(outputs)  # export formats come from the registry: not a fixed count
 
         @page_errors
         def chat_turn(question, chat, history, files, since, until):

@@ -243,12 +243,16 @@ class Service(CorpusEdits):
 
     def rebuild(self) -> str:
         """Update the index from the corpus (incremental), then answer from the new one."""
+        return self._rebuild()[0]
+
+    def _rebuild(self) -> tuple[str, bool | None]:
+        """The rebuild's message, and whether every file was indexed (None: another rebuild was running)."""
         from askfront.answer.registry import load_answerer
         from askfront.index.build import build_index
         from askfront.index.store import live_version
 
         if not self._build_lock.acquire(blocking=False):
-            return "A rebuild is already running."
+            return "A rebuild is already running.", None
         try:
             messages: list[str] = []
             report = build_index(self.settings, self.embedder, log=messages.append, progress=True, parallel=False)
@@ -261,10 +265,10 @@ class Service(CorpusEdits):
             for line in messages:
                 self.log(line)
             self.log(f"askfront: rebuild: {report.summary()}")
-            return "\n".join([f"Rebuilt: {report.summary()}", *messages])
+            return "\n".join([f"Rebuilt: {report.summary()}", *messages]), report.ok
         except AskfrontError as err:
             self.log(f"askfront: error: {err}")
-            return f"askfront: error: {err}"
+            return f"askfront: error: {err}", False
         finally:
             self._build_lock.release()
 
@@ -277,17 +281,22 @@ class Service(CorpusEdits):
             self.watcher = CorpusWatcher(self.settings.corpus, self.settings.watch_s, self.sync)
             self.watcher.start()
 
-    def sync(self) -> str:
-        """One background update after the corpus changed, its progress and outcome on the status line."""
+    def sync(self) -> bool:
+        """One background update after the corpus changed, its progress and outcome on the status line.
+        False when another rebuild was running (the watcher then tries again at its next scan: that
+        rebuild may have read the folder before the change)."""
         self.activity = "updating the index from the corpus folder…"
         self.generation += 1  # the pages show the line
-        result = self.rebuild()
-        first = result.splitlines()[0] if result else ""
-        failed = first.startswith("askfront: error") or " 0 failed" not in first
+        message, ok = self._rebuild()
         when = datetime.now().strftime("%H:%M:%S")
-        self.activity = f"corpus checked {when}: {first}" if failed else f"in step with the corpus folder ({when})"
+        if ok is None:
+            self.activity = f"corpus changed {when}: indexed after the rebuild that is running"
+        elif ok:
+            self.activity = f"in step with the corpus folder ({when})"
+        else:
+            self.activity = f"corpus checked {when}: {message.splitlines()[0]}"
         self.generation += 1
-        return result
+        return ok is not None
 
     def export(self, text: str, name: str = "askfront-answer.md") -> Path:
         """Write an export to a file called ``name`` for download; only the last ``EXPORTS_KEPT`` are kept.

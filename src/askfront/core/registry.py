@@ -38,8 +38,8 @@ class Entry:
 class Registry:
     """Named entries of one role, in the order they were added."""
 
-    def __init__(self, role: str, setting: str, entries: list[Entry]) -> None:
-        self.role, self.setting = role, setting
+    def __init__(self, setting: str, entries: list[Entry]) -> None:
+        self.setting = setting  # what the one-line error calls a name of this role
         self._entries = {e.name: e for e in entries}
 
     def names(self) -> tuple[str, ...]:
@@ -77,7 +77,7 @@ class Registry:
                 self._entries[entry.name] = before
 
 
-LOADERS = Registry("loader", "report type", [
+LOADERS = Registry("report type", [
     Entry(".txt", "askfront.ingest.reports:load_text", "plain text"),
     Entry(".md", "askfront.ingest.reports:load_markdown", "Markdown"),
     Entry(".markdown", "askfront.ingest.reports:load_markdown", "Markdown"),
@@ -85,21 +85,21 @@ LOADERS = Registry("loader", "report type", [
     Entry(".htm", "askfront.ingest.reports:load_html", "a web page (main text only)"),
     Entry(".pdf", "askfront.ingest.reports:load_pdf", "PDF (text layer)", {"magic": b"%PDF-", "kind": "a PDF"}),
 ])  # fmt: skip
-RANKERS = Registry("ranker", "ranker", [
+RANKERS = Registry("ranker", [
     Entry("dense", "askfront.search.retrieve:DenseRanker", "meaning: FAISS over the passage vectors"),
     Entry("bm25", "askfront.search.retrieve:BM25Ranker", "words: BM25 over the passage terms"),
 ])  # fmt: skip
-RETRIEVERS = Registry("retriever mode", "retriever", [
+RETRIEVERS = Registry("retriever", [
     Entry("dense", "", "dense ranking alone", {"rankers": ("dense",)}),
     Entry("bm25", "", "BM25 alone", {"rankers": ("bm25",)}),
     Entry("hybrid", "", "dense and BM25 fused by reciprocal rank", {"rankers": ("dense", "bm25")}),
 ])  # fmt: skip
-ANSWERERS = Registry("answerer", "answerer", [
+ANSWERERS = Registry("answerer", [
     Entry("reader", "askfront.answer.registry:reader", "the trained span reader (default)"),
     Entry("rules", "askfront.answer.registry:rules", "the hand-written rules it replaced (for comparison)"),
     Entry("llm", "askfront.answer.registry:llm", "a model behind an OpenAI-compatible endpoint, checked"),
 ])  # fmt: skip
-EXPORTERS = Registry("export format", "export format", [
+EXPORTERS = Registry("export format", [
     Entry("md", "askfront.export.formats:markdown", "Markdown conversation", {"label": "Markdown"}),
     Entry("csv", "askfront.export.formats:to_csv", "one row per citation, spreadsheet-safe", {"label": "CSV"}),
 ])  # fmt: skip

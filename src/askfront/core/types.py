@@ -32,6 +32,11 @@ def iso_date_bounds(date: str) -> tuple[str, str] | None:
     return f"{year:04d}-{months[0]:02d}-{days[0]:02d}", f"{year:04d}-{months[1]:02d}-{days[1]:02d}"
 
 
+def in_files(path: str, files: tuple[str, ...]) -> bool:
+    """Is the report ``path`` one of ``files`` or inside one of them (a folder)?"""
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in files)
+
+
 def date_key(date: str) -> str:
     """A report date as a sort key: its first day, or '' when undated (sorted newest first, undated last)."""
     bounds = iso_date_bounds(date or "")

@@ -143,6 +143,7 @@ class Index:
         import faiss
 
         self.folder = folder
+        self.closed = False
         try:
             text = (folder / "manifest.json").read_text(encoding="utf-8")
             seal = folder / MANIFEST_SEAL
@@ -340,8 +341,4 @@ class Index:
 
     def close(self) -> None:
         self._db.close()
-        self._closed = True
-
-    @property
-    def closed(self) -> bool:
-        return getattr(self, "_closed", False)
+        self.closed = True

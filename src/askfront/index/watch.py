@@ -36,9 +36,10 @@ def signature(corpus: Path) -> Signature:
 class CorpusWatcher:
     """Calls ``on_change()`` from a background thread whenever ``signature(corpus)`` changes (and once at
     the first check, for changes made while the app was not running). ``on_change`` returns when the
-    index is updated; the signature it was called for is then the one seen."""
+    index is updated: True, and the signature it was called for is then the one seen; False when it
+    could not update now, and the next scan calls it again."""
 
-    def __init__(self, corpus: Path, every_s: float, on_change: Callable[[], object]) -> None:
+    def __init__(self, corpus: Path, every_s: float, on_change: Callable[[], bool]) -> None:
         self.corpus, self.every_s, self.on_change = corpus, every_s, on_change
         self.seen: Signature | None = None
         self._stop = threading.Event()
@@ -49,8 +50,8 @@ class CorpusWatcher:
         now = signature(self.corpus)
         if now == self.seen:
             return False
-        self.on_change()
-        self.seen = now
+        if self.on_change():
+            self.seen = now
         return True
 
     def start(self) -> None:

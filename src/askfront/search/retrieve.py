@@ -15,7 +15,7 @@ import numpy as np
 
 from askfront.core.errors import REPAIR, BadIndexError, ConfigError, one_line
 from askfront.core.registry import RANKERS, RETRIEVERS
-from askfront.core.types import Component, Filters, Hit, iso_date_bounds
+from askfront.core.types import Component, Filters, Hit, in_files, iso_date_bounds
 from askfront.index.embed import TextEmbedder
 from askfront.index.store import Index, tokenize
 
@@ -150,7 +150,7 @@ class Retriever:
             return 0
         count = 0
         for path, _title, date in self.index.documents():
-            if filters.files and not _in_files(path, filters.files):
+            if filters.files and not in_files(path, filters.files):
                 continue
             try:
                 date_bounds(date)
@@ -168,7 +168,7 @@ class Retriever:
             raise ConfigError(f"the date range is reversed: from {filters.since} is after until {filters.until}")
         paths = []
         for path, _title, date in self.index.documents():
-            if filters.files and not _in_files(path, filters.files):
+            if filters.files and not in_files(path, filters.files):
                 continue
             if since or until:
                 try:
@@ -184,8 +184,3 @@ class Retriever:
         """Chunk ids of the reports that pass the filters."""
         ids = [i for path in self.reports_within(filters) for i in self.index.chunk_ids(path)]
         return np.array(sorted(ids), dtype=np.int64)
-
-
-def _in_files(path: str, files: tuple[str, ...]) -> bool:
-    """Is the report ``path`` one of ``files`` or inside one of them (a folder)?"""
-    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in files)

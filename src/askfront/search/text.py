@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from askfront.core.cache import LRU
 from askfront.core.errors import ConfigError
-from askfront.core.types import date_key
+from askfront.core.types import date_key, in_files
 
 MAX_QUERY_CHARS = 500  # a search is a few words or a phrase
 SNIPPET_CHARS = 80  # report text shown each side of a hit
@@ -112,25 +112,27 @@ def _folded_text(index, path: str) -> tuple[str, str, list[int] | None]:
 
 
 _WORD = re.compile(r"\w+")
-_words: LRU = LRU(2)  # index version -> {folded word: reports holding it}
+_words: LRU = LRU(2)  # index version -> (its reports, {folded word: reports holding it})
 
 
-def _word_reports(index) -> dict[str, set[str]]:
-    """Which reports hold each (folded) word: a search reads only the reports that hold all of a term's
-    words, so a name is checked against a few reports, not the whole corpus."""
+def _word_reports(index) -> tuple[list[tuple[str, str, str]], dict[str, set[str]]]:
+    """The index's (path, title, date) of every report, and which reports hold each (folded) word: a
+    search reads only the reports that hold all of a term's words, so a name is checked against a few
+    reports, not the whole corpus. Both once per index version (the names table searches for hundreds)."""
 
     def compute():
+        documents = index.documents()
         found: dict[str, set[str]] = {}
-        for path, _title, _date in index.documents():
+        for path, _title, _date in documents:
             for word in set(_WORD.findall(_folded_text(index, path)[1])):
                 found.setdefault(word, set()).add(path)
-        return found
+        return documents, found
 
     return _words.get_or(str(index.folder), compute)
 
 
 def _candidates(index, term: Term) -> set[str]:
-    words = _word_reports(index)
+    words = _word_reports(index)[1]
     needed = _WORD.findall(fold(term.words)[0])
     return set.intersection(*(words.get(w, set()) for w in needed)) if needed else set()
 
@@ -167,10 +169,8 @@ def search_reports(
     each = [_candidates(index, t) for t in wanted]
     candidates = set.union(*each) if any_term else set.intersection(*each)
     out = []
-    for path, title, date in index.documents():
-        if path not in candidates:
-            continue
-        if files and not any(path == f or path.startswith(f.rstrip("/") + "/") for f in files):
+    for path, title, date in _word_reports(index)[0]:
+        if path not in candidates or (files and not in_files(path, files)):
             continue
         text, folded, origin = _folded_text(index, path)
         if any_term:
