@@ -56,7 +56,16 @@ class Figure:
         return self.low <= other.high * (1 + 1e-9) and other.low <= self.high * (1 + 1e-9)
 
 
-def _number(match: re.Match, text: str) -> float | None:
+def _metres(match: re.Match, text: str) -> bool:
+    """Is the figure's "m" the unit metres (not million)? The one rule: language.numbers.m_is_million."""
+    scale = (match.group("scale") or "").lower()
+    if scale != "m":
+        return False
+    spaced = match.start("scale") > match.end("num")
+    return not m_is_million(text[: match.start("num")], text[match.end() :], spaced)
+
+
+def _number(match: re.Match, metres: bool) -> float | None:
     raw = match.group("num").lower().replace(",", "")
     try:
         value = float(raw)
@@ -68,11 +77,9 @@ def _number(match: re.Match, text: str) -> float | None:
             value = float(sum(NUMBER_WORDS[p] for p in parts))  # twenty-five
         else:
             return None
-    scale = (match.group("scale") or "").lower()
-    spaced = match.start("scale") > match.end("num") if scale else False
-    if scale == "m" and not m_is_million(text[: match.start("num")], text[match.end() :], spaced):
-        return value  # "100 m": metres, the unit (see parse_figure)
-    return value * SCALES.get(scale, 1)
+    if metres:
+        return value  # "100 m": the unit (see parse_figure)
+    return value * SCALES.get((match.group("scale") or "").lower(), 1)
 
 
 def parse_figure(text: str) -> Figure | None:
@@ -80,14 +87,12 @@ def parse_figure(text: str) -> Figure | None:
     match = _NUMBER.search(text)
     if match is None:
         return None
-    value = _number(match, text)
+    metres = _metres(match, text)
+    value = _number(match, metres)
     if value is None:
         return None
     before = text[: match.start()].lower().strip()
     after = text[match.end() :].lower().strip()
-    scale = (match.group("scale") or "").lower()
-    spaced = match.start("scale") > match.end("num") if scale else False
-    metres = scale == "m" and not m_is_million(text[: match.start("num")], text[match.end() :], spaced)
     if metres:
         after = "m " + after
     if _DATE_LIKE.search(text[: match.start()]) or _DATE_LIKE.search(after):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from askfront.core.config import Settings
 from askfront.core.errors import AskfrontError, one_line, shown
+from askfront.core.types import in_files
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -166,7 +167,7 @@ def report_files(settings: Settings, given: list[str], index) -> tuple[str, ...]
             candidates.insert(0, Path(name).resolve().relative_to(corpus).as_posix())
         if any(c in ("", ".") for c in candidates[:1]):
             continue  # the corpus folder itself: every report
-        found = next((c for c in candidates if any(p == c or p.startswith(c + "/") for p in indexed)), None)
+        found = next((c for c in candidates if any(in_files(p, (c,)) for p in indexed)), None)
         if found is None:
             raise AskfrontError(f"--file {shown(raw)}: no indexed report matches (names as in {settings.corpus}/)")
         out.append(found)
