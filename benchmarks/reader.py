@@ -69,26 +69,59 @@ def _cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0))
 
 
-def calibration_rows(conversation, questions: list[question_files.Question], mode: str) -> list[dict]:
-    """For every question, the reader's decision before any threshold: its evidence, text and whether it
-    is a right answer (the rows the verifier is fitted on and its threshold chosen with)."""
+class CachedChecker:
+    """The answer checker with its logits remembered per (question, marked sentence): the calibration
+    decides each question once per margin weight tried, reading each candidate once."""
+
+    def __init__(self, checker) -> None:
+        self.checker, self.seen = checker, {}
+
+    def logits(self, question: str, candidates) -> list[float]:
+        keys = [(question, self.checker.text(c)) for c in candidates]
+        todo = [c for c, k in zip(candidates, keys, strict=True) if k not in self.seen]
+        for c, value in zip(todo, self.checker.logits(question, todo), strict=True):
+            self.seen[(question, self.checker.text(c))] = value
+        return [self.seen[k] for k in keys]
+
+
+# Weights of the reader's margin in the checker's pick (verify.checked) tried on the calib questions.
+MARGIN_WEIGHTS = [0.0, 0.1, 0.25, 0.5, 1.0]
+
+
+def calibration_rows(conversation, questions: list[question_files.Question], mode: str) -> dict[float, list[dict]]:
+    """For every question and margin weight, the reader's decision before any threshold: its evidence,
+    text and whether it is a right answer (the rows the verifier is fitted on and its threshold chosen
+    with). Without the answer checker, one weight (unused)."""
     reader: ReaderAnswerer = conversation.answerer
-    rows = []
+    checker = CachedChecker(reader.checker) if reader.checker is not None else None
+    weights = MARGIN_WEIGHTS if checker else [0.0]
+    rows: dict[float, list[dict]] = {w: [] for w in weights}
     for n, q in enumerate(questions, 1):
         if mode == "open":
             hits = conversation.retriever.search(q.question, top_k=conversation.read_k)
         else:
             hits = [runner.whole_report(conversation.retriever.index, q)]
         found = reader.candidates(q.question, hits) if hits else []
-        d = verify.decide(q.question, found, None, -np.inf)
-        f1 = scoring.f1(d.text, q.answers) if q.answers and d.evidence else 0.0
-        rows.append({"answerable": bool(q.answers), "f1": f1, "text": d.text, "article": q.source.rsplit("-", 1)[0],
-                     "x": d.evidence.vector().tolist() if d.evidence else None,
-                     "group": verify.group_of(d.evidence) if d.evidence else None,
-                     "mode_group": "one" if mode == "reading" else "many"})  # fmt: skip
+        for w in weights:
+            d = verify.decide(q.question, found, None, -np.inf, checker=checker, margin_weight=w)
+            f1 = scoring.f1(d.text, q.answers) if q.answers and d.evidence else 0.0
+            rows[w].append({"answerable": bool(q.answers), "f1": f1, "text": d.text,
+                            "article": q.source.rsplit("-", 1)[0],
+                            "x": d.evidence.vector().tolist() if d.evidence else None,
+                            "group": verify.group_of(d.evidence) if d.evidence else None,
+                            "mode_group": "one" if mode == "reading" else "many"})  # fmt: skip
         if n % 300 == 0:
             print(f"calibration ({mode}): {n}/{len(questions)} questions read", file=sys.stderr, flush=True)
     return rows
+
+
+def choose_weight(rows: dict[float, list[dict]]) -> float:
+    """The margin weight whose picks have the best F1 on the answerable calib questions."""
+
+    def answerable_f1(w: float) -> float:
+        return float(np.mean([r["f1"] for r in rows[w] if r["answerable"]]))
+
+    return max(rows, key=answerable_f1)
 
 
 RIGHT = 0.5  # F1 at which a span counts as a right answer for the verifier's label
@@ -98,7 +131,11 @@ THRESHOLDS = [round(x, 3) for x in np.arange(0.05, 0.951, 0.025)]
 _SCORES = ["margin", "span_score", "null_score", "null_max"]
 _SPAN = [*_SCORES, "gap_to_other", "behind_untyped", "type_asked", "answer_words"]
 _READ = [*_SPAN, "agree", "agree_share", "log_rank", "passages"]
-FEATURE_SETS = {"margin": ["margin"], "scores": _SCORES, "span": _SPAN, "reading": _READ, "all": list(verify.FEATURES)}
+_CHECK = ["check", "check_gap"]
+FEATURE_SETS = {"margin": ["margin"], "scores": _SCORES, "span": _SPAN, "reading": _READ,
+                "all": [f for f in verify.FEATURES if f not in _CHECK]}  # fmt: skip
+CHECK_SETS = {"check": ["margin", *_CHECK], "check+scores": [*_SCORES, *_CHECK], "check+span": [*_SPAN, *_CHECK],
+              "check+reading": [*_READ, *_CHECK], "check+all": list(verify.FEATURES)}  # fmt: skip
 L2 = [1.0, 10.0, 100.0]
 
 
@@ -107,13 +144,13 @@ def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def choose_model(rows: list[dict]) -> tuple[verify.Logistic, dict]:
+def choose_model(rows: list[dict], sets: dict[str, list[str]]) -> tuple[verify.Logistic, dict]:
     """The feature set and L2 strength with the best leave-one-article-out log loss, fitted on all rows."""
     x = np.array([r["x"] for r in rows])
     y = np.array([float(r["answerable"] and r["f1"] >= RIGHT) for r in rows])
     articles = np.array([r["article"] for r in rows])
     scores = []
-    for name, used in FEATURE_SETS.items():
+    for name, used in sets.items():
         for l2 in L2:
             p = np.zeros(len(rows))
             for article in sorted(set(articles)):
@@ -121,7 +158,7 @@ def choose_model(rows: list[dict]) -> tuple[verify.Logistic, dict]:
                 p[held] = verify.Logistic.fit(x[~held], y[~held], used, l2).probabilities(x[held])
             scores.append({"features": name, "l2": l2, "cv_log_loss": _log_loss(p, y)})
     best = min(scores, key=lambda c: c["cv_log_loss"])
-    return verify.Logistic.fit(x, y, FEATURE_SETS[best["features"]], best["l2"]), {"chosen": best, "tried": scores}
+    return verify.Logistic.fit(x, y, sets[best["features"]], best["l2"]), {"chosen": best, "tried": scores}
 
 
 def threshold_grid(rows: list[dict], p: np.ndarray) -> list[dict]:
@@ -146,7 +183,7 @@ def threshold_grid(rows: list[dict], p: np.ndarray) -> list[dict]:
     return grid
 
 
-def fit_verifier(rows: list[dict]) -> tuple[verify.Verifier, dict]:
+def fit_verifier(rows: list[dict], with_check: bool) -> tuple[verify.Verifier, dict]:
     """One model per group (one passage read / several), each on its own rows; its threshold has the best
     mean of answerable F1 and v2.0 F1-all on those rows. The objective is flat near its top, so within
     OBJECTIVE_TIE of it the highest threshold wins (a wrong figure costs a journalist more than "the
@@ -155,7 +192,7 @@ def fit_verifier(rows: list[dict]) -> tuple[verify.Verifier, dict]:
     for group in verify.GROUPS:
         mine = [r for r in rows if r["group"] == group or (r["group"] is None and r.get("mode_group") == group)]
         kept = [r for r in mine if r["x"] is not None]
-        model, choice = choose_model(kept)
+        model, choice = choose_model(kept, CHECK_SETS if with_check else FEATURE_SETS)
         p = np.array([model.probabilities(np.array([r["x"]]))[0] if r["x"] is not None else 0.0 for r in mine])
         grid = threshold_grid(mine, p)
         top = max(g["objective"] for g in grid)
@@ -196,12 +233,25 @@ def cold_start(index: Path, answerer: str, reader: str, runs: int = 3) -> dict:
     return {"ready_s": float(np.median(ready)), "first_answer_s": float(np.median(first))}
 
 
+def bands(results: list[scoring.Result]) -> dict[str, dict]:
+    """Per "How sure" band (the words after "one passage, " / "found in N reports, "): how many answers
+    it got and the share of them that were right (F1 >= RIGHT; any answer to an unanswerable question is
+    wrong)."""
+    out: dict[str, list[float]] = {}
+    for r in results:
+        if not r.abstained:
+            word = r.confidence.split(", ", 1)[-1] or "(none)"
+            out.setdefault(word, []).append(float(r.answerable and r.f1 >= RIGHT))
+    return {w: {"answers": len(v), "right": float(np.mean(v))} for w, v in out.items()}
+
+
 def score(conversation, questions: list[question_files.Question], mode: str, every: int = 1) -> tuple[dict, dict]:
     """Metrics over all ``questions`` and over every ``every``-th of them (the rule answerer's sample)."""
     started = time.perf_counter()
     results = runner.run(conversation, questions, mode=mode)
     metrics = scoring.summarize(results)
     metrics["seconds"] = time.perf_counter() - started
+    metrics["bands"] = bands(results)
     return metrics, scoring.summarize(results[::every])
 
 
@@ -252,6 +302,7 @@ def main() -> int:
     parser.add_argument("--sets", default="demo,v2-reading,v1-reading,v1-open")
     parser.add_argument("--every", type=int, default=1, help="report on every n-th question only (a quick look)")
     parser.add_argument("--calib-every", type=int, default=1, help="calibrate on every n-th question (a quick look)")
+    parser.add_argument("--compare", default="", help="also run this reader folder as it is (e.g. today's shipped one)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"CPU: {cpu_name()}", flush=True)
@@ -263,11 +314,20 @@ def main() -> int:
     conv.answerer.use_verifier = False
     started = time.perf_counter()
     calib = calib[:: args.calib_every]
-    rows = calibration_rows(conv, calib, "reading") + calibration_rows(conv, calib, "open")
-    ver, fitted = fit_verifier(rows)
+    reading, opened = calibration_rows(conv, calib, "reading"), calibration_rows(conv, calib, "open")
+    by_weight = {w: reading[w] + opened[w] for w in reading}
+    weight = choose_weight(by_weight)
+    rows = by_weight[weight]
+    with_check = conv.answerer.checker is not None
+    ver, fitted = fit_verifier(rows, with_check)
     ver.meta = {"fitted_on": "squad-v2.0-dev-calib.json (1,206 questions, reading and open retrieval over "
-                "calib + dev-train paragraphs)", "read_k": conv.read_k, "strong": verify.STRONG,
+                "calib + dev-train paragraphs)", "read_k": conv.read_k, "bands": [list(b) for b in verify.BANDS],
+                "checker": with_check, "check_margin_weight": weight,
                 "command": "python benchmarks/reader.py " + " ".join(sys.argv[1:])}  # fmt: skip
+    if with_check:
+        print("margin weight (answerable F1 of the pick on calib): " + ", ".join(
+            f"{w}: {np.mean([r['f1'] for r in by_weight[w] if r['answerable']]):.4f}" for w in by_weight
+        ) + f"; chosen {weight}", flush=True)  # fmt: skip
     print(f"calibration: {time.perf_counter() - started:.0f} s, {len(rows)} readings", flush=True)
     for group, model in ver.models.items():
         print(f"  {group}: {json.dumps(fitted[group]['chosen'])}; threshold {model.threshold}: "
@@ -316,6 +376,8 @@ def main() -> int:
     rows = []
     if "demo" in wanted:
         out["cold_start"] = {a: cold_start(sets["demo"][0].index, a, args.reader) for a in ("reader", "rules")}
+        if args.compare:
+            out["cold_start"]["compared"] = cold_start(sets["demo"][0].index, "reader", args.compare)
         print(f"cold start (median of 3 processes): {json.dumps(out['cold_start'])}", flush=True)
     for name in wanted:
         base_name, _, mode = name.partition("-")
@@ -331,6 +393,9 @@ def main() -> int:
         if every > 1:
             entry["reader_sample"] = sampled
         entry["rules_sample" if every > 1 else "rules"] = score(rules, questions[::every], mode)[0]
+        if args.compare:
+            compared = load_answerer(dataclasses.replace(base, answerer="reader", reader=args.compare), embedder)
+            entry["compared"] = score(compared, questions, mode)[0]
         if mode == "reading":
             entry["reader_never_abstaining"] = never_abstaining(reader, questions)
             print(f"{name} reader, never abstaining: {json.dumps(entry['reader_never_abstaining'])}", flush=True)
@@ -338,6 +403,8 @@ def main() -> int:
         for who, metrics in entry.items():
             if isinstance(metrics, dict) and "latency_p50_ms" in metrics:
                 rows.append((name, who, entry["sample"] if "sample" in who else len(questions), metrics))
+                if metrics.get("bands"):
+                    print(f"{name} {who} bands: {json.dumps(metrics['bands'])}", flush=True)
                 print(f"{name} {who}: " + json.dumps({k: round(v, 3) if isinstance(v, float) else v
                       for k, v in metrics.items()}), flush=True)  # fmt: skip
         (args.workdir / "results.json").write_text(json.dumps(out, indent=1))

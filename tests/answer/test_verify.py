@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from askfront.answer.reader import kinds, verify
 from askfront.answer.reader import reader as rd
-from askfront.answer.reader import verify
 from askfront.language import attribution, nlp, spans
 
 
@@ -28,7 +28,7 @@ from askfront.language import attribution, nlp, spans
     ],
 )
 def test_question_asks_for_a_kind_of_answer(question: str, kind: str) -> None:
-    assert verify.expected_type(question) == kind
+    assert kinds.expected_type(question) == kind
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_question_asks_for_a_kind_of_answer(question: str, kind: str) -> None:
     ],
 )
 def test_a_span_of_the_wrong_type_is_not_an_answer(kind: str, span: str, ok: bool) -> None:
-    assert verify.fits(kind, span) is ok
+    assert kinds.fits(kind, span) is ok
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,8 @@ def _passage(text: str, title_end: int = 0) -> rd.Passage:
 def _decide(answerer, question: str, texts: list[str], title_end: int = 0) -> verify.Decision:
     reader: rd.ReaderAnswerer = answerer.answerer
     passages = [rd.Passage(i, (i,), 0, t, f"r{i}.txt", title_end) for i, t in enumerate(texts)]
-    return verify.decide(question, reader.read_passages(question, passages), reader.verifier, reader.min_margin)
+    found = reader.read_passages(question, passages)
+    return verify.decide(question, found, reader.verifier, reader.min_margin, checker=reader.checker)
 
 
 DEATH = (
@@ -100,7 +101,7 @@ DEATH = (
 def test_an_age_question_over_a_passage_with_only_a_date_abstains(answerer) -> None:
     decision = _decide(answerer, "How old was Joshua Wheeler?", [DEATH])
     assert decision.chosen is None
-    assert decision.text == "" or verify.fits("age", decision.text)
+    assert decision.text == "" or kinds.fits("age", decision.text)
 
 
 def test_an_age_question_finds_the_age_when_the_passage_gives_it(answerer) -> None:
@@ -113,7 +114,7 @@ def test_a_how_many_question_never_answers_with_a_name(answerer) -> None:
     text = "The shipment was received by Col. Mark Dorrian at the port of Umm Qasr, officials said."
     decision = _decide(answerer, "How many gas masks did Mark Dorrian receive?", [text])
     assert decision.chosen is None
-    assert not decision.text or verify.NUMBER.search(decision.text)
+    assert not decision.text or kinds.NUMBER.search(decision.text)
 
 
 def test_the_unit_answer_is_the_whole_unit(answerer) -> None:
@@ -137,7 +138,19 @@ def test_agreeing_passages_are_counted_by_report(answerer) -> None:
     ]
     decision = _decide(answerer, "How far is Abu Grain from Sirte?", texts)
     assert decision.text.startswith("140 kilometers") and decision.reports == 2
-    assert verify.confidence_words(decision, None) == "found in 2 reports"
+    assert verify.confidence_words(decision, None) == "found in 2 reports, weak match: check the quote"
+
+
+@pytest.mark.parametrize(
+    ("probability", "words"),
+    [(0.95, "one passage, clear match"), (0.9, "one passage, clear match"), (0.75, "one passage, likely match"),
+     (0.3, "one passage, weak match: check the quote"), (None, "one passage, weak match: check the quote")],
+)  # fmt: skip
+def test_how_sure_is_the_band_of_the_verifiers_probability(probability, words: str) -> None:
+    decision = verify.Decision("quantity", probability=probability, reports=1)
+    assert verify.confidence_words(decision, None) == words
+    ver = verify.Verifier({}, {"bands": [[0.5, "sure"], [0.0, "unsure"]]})
+    assert verify.band(0.6, ver) == "sure" and verify.band(0.4, ver) == "unsure"
 
 
 def test_verifier_fits_separable_evidence_and_round_trips(tmp_path) -> None:
@@ -151,11 +164,11 @@ def test_verifier_fits_separable_evidence_and_round_trips(tmp_path) -> None:
     only_margin = verify.Logistic.fit(x, y, used=["margin"])
     assert only_margin.weights[0] > 0 and not only_margin.weights[1:].any()
     model.threshold = 0.6
-    ver = verify.Verifier({"one": model, "many": only_margin}, {"strong": 0.9})
+    ver = verify.Verifier({"one": model, "many": only_margin}, {"read_k": 10})
     path = tmp_path / verify.VERIFIER_FILE
     ver.save(path)
     back = verify.Verifier.load(path)
-    assert back.models["one"].threshold == 0.6 and back.meta == {"strong": 0.9}
+    assert back.models["one"].threshold == 0.6 and back.meta == {"read_k": 10}
     one = verify.Evidence(dict(zip(verify.FEATURES, x[0], strict=True)) | {"passages": np.log1p(1)})
     many = verify.Evidence(one.values | {"passages": np.log1p(10)})
     assert back.probability(one) == pytest.approx(float(model.probabilities(one.vector()[None, :])[0]))

@@ -312,3 +312,23 @@ def test_a_question_waits_for_another_only_so_long(service: Service) -> None:
         release.set()
         worker.join()
     assert quick.ask("How far is Abu Grain from Sirte?").short_answer == "140 kilometers (about 85 miles)"
+
+
+def test_the_sources_panel_says_what_the_chat_says_of_each_passage(service: Service) -> None:
+    import dataclasses as dc
+
+    from askfront.app.render import answer_markdown, passage_html
+
+    answer = service.ask("How far is Abu Grain from Sirte?")
+    shown = passage_html(service, answer.citations[0], answer)
+    assert "Answers the question. How sure: " + answer.confidence in shown
+    assert "How sure: " + answer.confidence in answer_markdown(answer)  # the chat says the same words
+    flat = service.ask("What is the population of Misrata?")
+    assert flat.abstained and not flat.near and len(flat.closest) >= 2
+    for c in flat.closest:
+        assert "it does not answer the question" in passage_html(service, c, flat)
+    # a near abstention says "a passage may answer it, check [1]": the panel never says [1] does not answer
+    near = dc.replace(flat, answer="The reports don't clearly say: a passage may answer it, check [1].", near=True)
+    first, second = (passage_html(service, c, near) for c in near.closest[:2])
+    assert "it may answer the question" in first and "does not answer" not in first
+    assert "it does not answer the question" in second

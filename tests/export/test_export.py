@@ -36,6 +36,24 @@ def test_markdown_and_csv_of_a_conversation(answerer) -> None:
     assert export.dated_name("csv").startswith("askfront-conversation-") and export.dated_name("csv").endswith(".csv")
 
 
+def test_exports_carry_how_sure_and_the_chats_verdict_on_each_passage(answerer) -> None:
+    first = answerer.ask("How far is Abu Grain from Sirte?").to_dict()
+    assert first["confidence"]
+    text = export.markdown([first])
+    assert f"*How sure: {first['confidence']}*" in text
+    rows = list(csv.DictReader(io.StringIO(export.to_csv([first]))))
+    assert rows[0]["how_sure"] == first["confidence"] and rows[0]["answers_question"] == "yes"
+    # a near abstention says "a passage may answer it, check [1]": [1] is labelled so, the others do not answer
+    flat = answerer.ask("What is the population of Misrata?").to_dict()
+    assert flat["abstained"] and len(flat["closest"]) >= 2
+    near = {**flat, "near": True}
+    text = export.markdown([near])
+    assert "(closest passage; it may answer: check it)" in text and "(closest passage; does not answer)" in text
+    assert "How sure" not in text  # an abstention has no confidence to carry
+    rows = list(csv.DictReader(io.StringIO(export.to_csv([near]))))
+    assert [r["answers_question"] for r in rows][:2] == ["maybe", "no"] and rows[0]["how_sure"] == ""
+
+
 def test_bad_answer_lines_are_named() -> None:
     with pytest.raises(AskfrontError, match=r"stdin:2: not a JSON answer"):
         export.read_answer_lines(None, '{"question": "q", "answer": "a"}\n{oops\n')

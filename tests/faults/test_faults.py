@@ -427,7 +427,7 @@ def test_a_replaced_verifier_is_refused_naming_it(tmp_path: Path, demo_settings)
     folder = tmp_path / "reader"
     shutil.copytree(rmodel.READER_DIR, folder)
     path = folder / verify.VERIFIER_FILE
-    path.write_text(path.read_text().replace('"strong": 0.6', '"strong": 0.01'))
+    path.write_text(path.read_text().replace('"read_k": 10', '"read_k": 3'))
     index = Index.open(demo_settings.index)
     try:
         with pytest.raises(ModelError, match=r"verifier\.json: sha256 does not match"):

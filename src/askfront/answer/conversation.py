@@ -69,9 +69,19 @@ class Answer:
     confidence: str = ""  # the same in words for the journalist: "found in 3 reports", "one passage, weak match"
     filters: dict[str, Any] = field(default_factory=dict)  # the filters that were on (files, since, until)
     reports: list[dict[str, Any]] = field(default_factory=list)  # "every report" answers: one row per report
+    near: bool = False  # an abstention whose first closest passage scored nearly as high as an answer
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def verdict(answer: dict[str, Any], n: int | None) -> str:
+    """Whether passage [n] of an answer (``Answer.to_dict()``) answers its question, as the chat says it:
+    'answers', 'may answer' (the first closest passage of a near abstention: "a passage may answer it,
+    check [1]") or 'does not answer'. The Sources panel and both exports label passages with it."""
+    if answer.get("citations") and not answer.get("abstained"):
+        return "answers"
+    return "may answer" if answer.get("near") and n == 1 else "does not answer"
 
 
 class Answerer(Component, Protocol):
@@ -158,7 +168,10 @@ def abstain(question: str, resolved: str, hits: list[Hit], score: float | None =
         text = NEAR_TEXT
     else:
         text = ABSTAIN_TEXT + (" The closest passages are shown below; they do not answer it." if closest else "")
-    return Answer(question, text, "", abstained=True, resolved_question=resolved, closest=closest, score=score)
+    return Answer(
+        question, text, "", abstained=True, resolved_question=resolved, closest=closest, score=score,
+        near=near and bool(closest),
+    )  # fmt: skip
 
 
 def who_said(question: str, previous: Answer) -> Answer:

@@ -75,7 +75,7 @@ class ChatPanel:
         citation = chosen(answer, choice)
         if citation is None:
             return NO_SOURCES
-        return passage_html(self.service, citation, answering=not answer.abstained)
+        return passage_html(self.service, citation, answer)
 
     def turn_of(self, question, chat, history, files, since, until, every: bool, exports):
         import gradio as gr
@@ -117,7 +117,7 @@ class ChatPanel:
         citation = chosen(answer, choice)
         if citation is None:
             return "<p>Ask a question first: the report of the chosen citation opens here.</p>"
-        return report_html(self.service, citation, answering=not answer.abstained)
+        return report_html(self.service, citation, answer)
 
     def wire(self, filters: list, export_outputs: list, exports) -> None:
         """Questions read ``filters`` (files, since, until); each answer refreshes ``export_outputs``."""

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from askfront.answer.conversation import ABSTAIN_TEXT, NEAR_TEXT, Answer, Citation
+from askfront.answer.conversation import ABSTAIN_TEXT, NEAR_TEXT, Answer, Citation, verdict
 
 if TYPE_CHECKING:
     from askfront.app.service import Service
@@ -162,8 +162,21 @@ def highlighted(text: str, base: int, citation: Citation, answering: bool) -> st
     return "".join(parts)
 
 
-def source_header(service: Service, citation: Citation, answering: bool) -> str:
-    label = "" if answering else '<p class="not-answer">Closest passage — it does not answer the question.</p>'
+def source_label(answer: Answer, citation: Citation) -> str:
+    """What the Sources panel says of a passage: the chat's own verdict on it (``verdict``), and for an
+    answer how sure askfront is."""
+    said = verdict(answer.to_dict(), citation.n)
+    if said == "answers":
+        sure = f" How sure: {html.escape(answer.confidence)}." if answer.confidence else ""
+        return f'<p class="answers">Answers the question.{sure}</p>'
+    if said == "may answer":
+        return (
+            '<p class="not-answer">Closest passage — it may answer the question: askfront could not tell. Check it.</p>'
+        )
+    return '<p class="not-answer">Closest passage — it does not answer the question.</p>'
+
+
+def source_header(service: Service, citation: Citation, label: str) -> str:
     where = [html.escape(citation.file)]
     if citation.page:
         where.append(f"page {citation.page}")
@@ -178,8 +191,9 @@ def source_header(service: Service, citation: Citation, answering: bool) -> str:
     )
 
 
-def passage_html(service: Service, citation: Citation, answering: bool) -> str:
+def passage_html(service: Service, citation: Citation, answer: Answer) -> str:
     """A cited passage with the report text around it, cut at sentence ends; the answer span highlighted."""
+    answering = not answer.abstained
     begin = max(0, citation.start - CONTEXT - 400)
     stop = citation.end + CONTEXT + 400
     try:
@@ -193,19 +207,20 @@ def passage_html(service: Service, citation: Citation, answering: bool) -> str:
     body = highlighted(text[a:b], begin + a, citation, answering)
     kind = "source" if answering else "source closest-source"
     return (
-        f'<div class="{kind}">{source_header(service, citation, answering)}'
+        f'<div class="{kind}">{source_header(service, citation, source_label(answer, citation))}'
         f'<div class="passage">{"… " if begin + a else ""}{body}{"" if to_the_end else " …"}</div></div>'
     )
 
 
-def report_html(service: Service, citation: Citation, answering: bool) -> str:
+def report_html(service: Service, citation: Citation, answer: Answer) -> str:
     """The whole report, with the cited span highlighted (the page scrolls to it)."""
+    answering = not answer.abstained
     try:
         text = service.report_text(citation.file)
     except KeyError:
         return f"<p>{html.escape(citation.file)} is no longer in the index.</p>"
     kind = "source whole-report" if answering else "source whole-report closest-source"
     return (
-        f'<div class="{kind}">{source_header(service, citation, answering)}'
+        f'<div class="{kind}">{source_header(service, citation, source_label(answer, citation))}'
         f'<div class="report-text">{highlighted(text, 0, citation, answering)}</div></div>'
     )

@@ -57,6 +57,7 @@ class Result:
     citation_precision: float | None  # share of citations whose quote contains a gold answer
     first_relevant: int | None  # rank of the first relevant passage (1-based), None if none in the top 10
     latency_ms: float
+    confidence: str = ""  # the answerer's "How sure" words
 
     @property
     def answerable(self) -> bool:
@@ -106,6 +107,7 @@ def score(question: Question, answer: Answer, hits: list[Hit]) -> Result:
         citation_precision=precision,
         first_relevant=first,
         latency_ms=answer.timings.get("total_ms", 0.0),
+        confidence=answer.confidence,
     )
 
 

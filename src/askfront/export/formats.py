@@ -15,13 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from askfront.answer.conversation import verdict
 from askfront.core.errors import AskfrontError
 from askfront.core.formats import safe_csv_writer
 from askfront.core.registry import EXPORTERS
 
 CSV_COLUMNS = (
     "question", "answer", "short_answer", "citation", "report_title", "file", "date", "source", "page",
-    "quote", "start", "end", "answers_question", "filters", "conflicting", "read_as",
+    "quote", "start", "end", "answers_question", "how_sure", "filters", "conflicting", "read_as",
 )  # fmt: skip
 
 
@@ -75,6 +76,8 @@ def markdown(answers: Iterable[dict[str, Any]], title: str = "askfront conversat
     lines = [f"# {title}", ""]
     for number, answer in enumerate(answers, 1):
         lines += [f"## {number}. {answer.get('question', '')}", "", f"**Answer:** {answer.get('answer', '')}", ""]
+        if answer.get("confidence") and not answer.get("abstained"):
+            lines += [f"*How sure: {answer['confidence']}*", ""]
         if read_as(answer):
             lines += [f"*Read as: {read_as(answer)}*", ""]
         if answer.get("notice"):
@@ -83,9 +86,11 @@ def markdown(answers: Iterable[dict[str, Any]], title: str = "askfront conversat
             lines += [f"Filters: {filters_text(answer.get('filters'))}", ""]
         if answer.get("reports"):
             lines += _report_table(answer["reports"])
-        sources, answering = _sources(answer)
+        sources, _answering = _sources(answer)
         for c in sources:
-            label = "" if answering else " (closest passage; does not answer)"
+            label = {"answers": "", "may answer": " (closest passage; it may answer: check it)"}.get(
+                verdict(answer, c.get("n")), " (closest passage; does not answer)"
+            )
             lines.append(f"[{c.get('n')}] {citation_line(c)}{label}: “{c.get('quote', '')}”")
         if sources:
             lines.append("")
@@ -127,8 +132,9 @@ def csv_rows(answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             "short_answer": answer.get("short_answer", ""),
             "filters": filters_text(answer.get("filters")),
             "read_as": read_as(answer),
+            "how_sure": "" if answer.get("abstained") else answer.get("confidence", ""),
         }
-        sources, answering = _sources(answer)
+        sources, _answering = _sources(answer)
         per_report = {r.get("n"): r for r in answer.get("reports") or []}
         if not sources:
             yield {**base, "answers_question": "no"}
@@ -144,7 +150,7 @@ def csv_rows(answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "quote": c.get("quote", ""),
                 "start": c.get("start"),
                 "end": c.get("end"),
-                "answers_question": "yes" if answering else "no",
+                "answers_question": {"answers": "yes", "may answer": "maybe"}.get(verdict(answer, c.get("n")), "no"),
                 "conflicting": "yes" if per_report.get(c.get("n"), {}).get("conflicting") else "",
                 **({"short_answer": per_report[c.get("n")]["short_answer"]} if c.get("n") in per_report else {}),
             }

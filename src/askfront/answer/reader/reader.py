@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from askfront.answer.conversation import Answer, abstain, citation
-from askfront.answer.reader import verify
+from askfront.answer.reader import check, verify
 from askfront.answer.reader.decode import SpanGuess, batch_tensors, tokenize, top_spans
 from askfront.answer.reader.model import META_FILE, READER_DIR, load_model, load_tokenizer
 from askfront.core.cache import LRU
@@ -47,6 +47,7 @@ class Passage:
     text: str
     path: str = ""
     title_end: int = 0  # characters of ``text`` that are the report's title line (never an answer)
+    title: str = ""  # the report's title (the answer checker reads it with the candidate's sentence)
 
 
 @dataclass
@@ -100,6 +101,16 @@ def _title_end(text: str, begin: int, hit: Hit) -> int:
 
 
 _LOADED: dict[str, tuple[BertForQuestionAnswering, dict, PreTrainedTokenizerFast]] = {}
+_CHECKERS: dict[str, check.Checker] = {}
+
+
+def _checker(folder: Path, device: str, precision: str) -> check.Checker:
+    """The answer checker in ``folder`` (sha-checked), loaded once per process."""
+    key = f"{folder.resolve()}|{device}|{precision}"
+    if key not in _CHECKERS:
+        model, meta = check.load(folder)
+        _CHECKERS[key] = check.Checker(model.half() if precision == "fp16" else model, meta, device, precision)
+    return _CHECKERS[key]
 
 
 class ReaderAnswerer:
@@ -118,6 +129,7 @@ class ReaderAnswerer:
         context_chars: int = 200,
         device: str = "auto",
         use_verifier: bool = True,
+        use_checker: bool = True,
     ) -> None:
         from askfront.index.embed import resolve_device
 
@@ -133,6 +145,9 @@ class ReaderAnswerer:
         # use_verifier off) the plain margin rule decides.
         self.use_verifier = use_verifier
         self.verifier: verify.Verifier | None = None
+        # The answer checker beside the weights (check.json): reads each candidate in its sentence.
+        self.use_checker = use_checker
+        self.checker: check.Checker | None = None
         self._parsed = LRU(256)
 
     def warm_up(self) -> None:
@@ -159,6 +174,11 @@ class ReaderAnswerer:
                         f"{path}: sha256 does not match the one recorded in {META_FILE}; damaged or replaced"
                     )
                 self.verifier = verify.Verifier.load(path)
+            folder = self.folder or READER_DIR
+            if self.use_checker and (folder / check.CHECK_META).is_file():
+                self.checker = _checker(folder, self.device, self.precision)
+            if self.verifier is not None and self.verifier.meta.get("checker") and self.checker is None:
+                raise ModelError(f"{path}: fitted with the answer checker, but {folder / check.CHECK_META} is missing")
         return self._model
 
     @property
@@ -207,7 +227,9 @@ class ReaderAnswerer:
                 begin, end = group[0][0], max(g[1] for g in group)
                 ranks = tuple(sorted(g[2] for g in group))
                 text = self.index.text(path, begin, end)
-                out.append(Passage(ranks[0], ranks, begin, text, path, _title_end(text, begin, hits[ranks[0]])))
+                first = hits[ranks[0]]
+                title_end = _title_end(text, begin, first)
+                out.append(Passage(ranks[0], ranks, begin, text, path, title_end, first.record.title))
         return sorted(out, key=lambda p: p.rank)
 
     def read(
@@ -246,7 +268,7 @@ class ReaderAnswerer:
     def decide(self, resolved: str, hits: list[Hit]) -> verify.Decision:
         """Read ``hits`` for ``resolved`` and decide: the right-typed best span, and whether it answers."""
         found = self.candidates(resolved, hits)
-        return verify.decide(resolved, found, self.verifier, self.min_margin, self.rank_penalty)
+        return verify.decide(resolved, found, self.verifier, self.min_margin, self.rank_penalty, self.checker)
 
     def answer(self, question: str, resolved: str, hits: list[Hit]) -> Answer:
         if not hits:

@@ -1,17 +1,17 @@
-"""Does the reader's span answer the question? Answer types, and a small fitted answerability verifier.
+"""Does the reader's span answer the question? The decision among its candidates, and a small fitted
+answerability verifier.
 
-The span reader marks the best span in each window and scores it against "no answer"; on its own that
-margin decides "answerable" badly (SQuAD v2.0: abstention precision 0.68 at recall 0.26). Two checks sit
-on top of it:
+The span reader marks the best spans in each window and scores them against "no answer"; on its own that
+margin decides "answerable" badly (SQuAD v2.0: abstention precision 0.68 at recall 0.26). On top of it:
 
-- answer types: a "how old" question needs an age, "how many/much" a quantity, "what year" or "when" a
-  date or time, "how far" a distance, "who"/"where" something that is not a bare number or date; a span
-  of the wrong type is not the answer (the reader takes its next span of the right type, or abstains);
-- the verifier: a logistic model over what the reader and retriever already know (span and no-answer
-  scores, their margin, how far the next different answer is behind, how many read passages give the
-  same answer, retrieval rank, how much of the question the answering sentence and passage hold). Its
-  weights are fitted on SQuAD v2.0 dev-calib only (``benchmarks/reader.py``) and ship beside the reader
-  as ``verifier.json``; it gives the probability that the span is a right answer.
+- answer types (``kinds.py``) keep only spans of the kind the question asks for;
+- the answer checker (``check.py``), a second reader, reads each of the first few right-typed candidates
+  marked in its sentence and picks the one it scores best;
+- the verifier: a logistic model over what the checker, reader and retriever know (the checker's logit
+  and its lead over the next candidate, span and no-answer scores, their margin, how many read passages
+  give the same answer, retrieval rank ...). Its weights are fitted on SQuAD v2.0 dev-calib only
+  (``benchmarks/reader.py``) and ship beside the reader as ``verifier.json``; it gives the probability
+  that the chosen span is a right answer, which "How sure" puts in words (``BANDS``).
 """
 
 from __future__ import annotations
@@ -25,88 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from askfront.answer.reader.kinds import expected_type, fits
 from askfront.core.errors import ModelError, one_line
-from askfront.language.dates import MONTH_PATTERN
 
 VERIFIER_FILE = "verifier.json"
-
-# --- answer types ----------------------------------------------------------------------------------------
-
-_NUMBER_WORDS = (
-    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
-    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|"
-    r"thousands?|millions?|billions?|trillions?|dozens?|several|a\s+few|half|twice"
-)
-NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
-_MONTH = re.compile(rf"\b(?:{MONTH_PATTERN})\b\.?", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b|\b\d{1,4}\s*(?:BC|BCE|AD|CE)\b")
-_TIME_WORDS = re.compile(
-    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|spring|summer|autumn|fall|winter|"
-    r"century|centuries|decade|decades|year|years|month|months|week|weeks|day|days|night|morning|evening|"
-    r"afternoon|dawn|noon|midnight|hours?|minutes?|era|age|period|dynasty|reign|war|ago|later|earlier|"
-    r"after|before|during|until|since|following|prior|when|while|once|then|early|late|mid|modern|ancient|"
-    r"medieval|[a-z]+ian|[a-z]+ic)\b|\d",
-    re.IGNORECASE,
-)
-_RELATIVE_DAY = re.compile(r"^(?:today|yesterday|tomorrow|now|recently|currently|this\s+week)$", re.IGNORECASE)
-_DISTANCE_UNIT = re.compile(
-    r"\b(?:kilomet(?:er|re)s?|km|miles?|mi|met(?:er|re)s?|m|feet|foot|ft|yards?|nautical|blocks?)\b", re.IGNORECASE
-)
-_AGE = re.compile(r"\b(?:years?|months?)\s+old\b|\baged?\b|\bage\s+of\b", re.IGNORECASE)
-
-
-# What a question asks for: the first pattern that matches, in this order ("At what age ... how many" is an age).
-_ASKS = (
-    (re.compile(r"\bhow\s+old\b|\bwhat\s+(?:was|is|were|are)\s+(?:the\s+)?(?:\w+\s+)?age\b|"
-                r"\bat\s+what\s+age\b"), "age"),
-    (re.compile(r"\bhow\s+far\b|\bwhat\s+(?:is|was)\s+the\s+distance\b"), "distance"),
-    (re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|percent|proportion|share|number)\s+of\b"), "quantity"),
-    (re.compile(r"\b(?:what|which|in\s+what|in\s+which)\s+year\b|\byear\s+(?:did|was|were)\b"), "year"),
-    (re.compile(r"\b(?:what|which|on\s+what|on\s+which)\s+(?:date|day)\b"), "date"),
-    (re.compile(r"^(?:\w+\s+){0,2}when\b"), "time"),
-    (re.compile(r"^(?:\w+\s+){0,2}(?:who|whom|where)\b"), "entity"),
-)  # fmt: skip
-
-
-def expected_type(question: str) -> str:
-    """What kind of answer the question asks for: age, quantity, distance, year, date, time, entity or ''
-    (anything: 'what', 'which', 'why', 'how' + adjective...)."""
-    q = " ".join(question.lower().split())
-    return next((kind for pattern, kind in _ASKS if pattern.search(q)), "")
-
-
-def is_date(span: str) -> bool:
-    """A calendar date or year ('Jan. 7', '4 February 2015', '1998')."""
-    return bool(_MONTH.search(span) or _YEAR.search(span))
-
-
-def fits(kind: str, span: str) -> bool:
-    """Whether ``span`` can be an answer of ``kind`` (see ``expected_type``)."""
-    text = " ".join(span.split())
-    if not kind or not text:
-        return bool(text)
-    if kind == "age":
-        return bool(NUMBER.search(text)) and (not is_date(text) or bool(_AGE.search(text)))
-    if kind == "quantity":
-        return bool(NUMBER.search(text)) and not (_MONTH.search(text) and not re.search(r"\d{2,}", text))
-    if kind == "distance":  # a figure, or a place reached ("as far as Ras Lanuf")
-        if re.match(r"(?:as\s+far\s+as|up\s+to|to|near|outside)\s+[A-Z]", text):
-            return True
-        return bool(NUMBER.search(text)) and (bool(_DISTANCE_UNIT.search(text)) or not is_date(text))
-    if kind == "year":
-        return bool(re.search(r"\d", text))
-    if kind == "date":
-        return bool(re.search(r"\d", text) or _MONTH.search(text)) and not _RELATIVE_DAY.match(text)
-    if kind == "time":
-        return bool(_TIME_WORDS.search(text) or _MONTH.search(text)) and not _RELATIVE_DAY.match(text)
-    if kind == "entity":
-        # who/where: anything but a bare number or date
-        bare = re.sub(
-            rf"\d[\d,.:/-]*|\b(?:{MONTH_PATTERN})\b\.?|\b(?:st|nd|rd|th|of|and|the|on|in)\b", "", text, flags=re.I
-        )
-        return bool(re.search(r"[A-Za-z]{2,}", bare))
-    return True
-
 
 # --- features --------------------------------------------------------------------------------------------
 
@@ -149,6 +71,8 @@ FEATURES = (
     "behind_untyped",
     "null_max",
     "answer_words",
+    "check",
+    "check_gap",
 )
 
 
@@ -158,8 +82,8 @@ class Evidence:
 
     values: dict[str, float]
 
-    def vector(self) -> np.ndarray:
-        return np.array([self.values[name] for name in FEATURES], dtype=np.float64)
+    def vector(self, names: Sequence[str] = FEATURES) -> np.ndarray:
+        return np.array([self.values[name] for name in names], dtype=np.float64)
 
 
 def evidence(
@@ -177,11 +101,14 @@ def evidence(
     passages: int,
     top_margin: float,
     null_max: float,
+    check: float = 0.0,
+    check_gap: float = 0.0,
 ) -> Evidence:
     """Features of the chosen span. ``others``: (normalised text, margin) of the reader's other spans;
     ``agree``: how many of the ``passages`` read have a best right-typed span that agrees with the chosen one;
     ``top_margin``: the best margin of any span, of any type; ``null_max``: the highest no-answer score of
-    any window read."""
+    any window read; ``check``: the answer checker's logit for the chosen span, ``check_gap``: how far the
+    checker put the next different candidate behind it (0 without a checker)."""
     from askfront.language.text import normalize
 
     norm = normalize(chosen_text)
@@ -209,6 +136,8 @@ def evidence(
             "behind_untyped": min(top_margin - chosen_margin, 20.0),
             "null_max": null_max,
             "answer_words": math.log1p(len(chosen_text.split())),
+            "check": check,
+            "check_gap": check_gap,
         }
     )
 
@@ -263,9 +192,9 @@ class Logistic:
                 "bias": self.bias, "threshold": self.threshold}  # fmt: skip
 
     @classmethod
-    def from_json(cls, data: dict) -> Logistic:
+    def from_json(cls, data: dict, count: int = len(FEATURES)) -> Logistic:
         arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights")]
-        if any(a.shape != (len(FEATURES),) for a in arrays) or not all(np.isfinite(a).all() for a in arrays):
+        if any(a.shape != (count,) for a in arrays) or not all(np.isfinite(a).all() for a in arrays):
             raise ValueError("mean, scale and weights must each hold one finite number per feature")
         if not all(a > 0 for a in arrays[1]):
             raise ValueError("scales must be positive")
@@ -286,27 +215,30 @@ class Verifier:
 
     models: dict[str, Logistic]
     meta: dict
+    features: tuple[str, ...] = FEATURES  # an earlier verifier.json may use fewer (no answer checker)
 
     def probability(self, ev: Evidence) -> float:
-        return float(self.models[group_of(ev)].probabilities(ev.vector()[None, :])[0])
+        return float(self.models[group_of(ev)].probabilities(ev.vector(self.features)[None, :])[0])
 
     def threshold_for(self, ev: Evidence) -> float:
         return self.models[group_of(ev)].threshold
 
     def save(self, path: Path) -> None:
-        data = {"features": list(FEATURES), "models": {g: m.to_json() for g, m in self.models.items()}, **self.meta}
+        models = {g: m.to_json() for g, m in self.models.items()}
+        data = {"features": list(self.features), "models": models, **self.meta}
         path.write_text(json.dumps(data, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> Verifier:
         try:
             data = json.loads(path.read_text())
-            if data["features"] != list(FEATURES):
-                raise ValueError(f"features {data['features']} are not this version's {list(FEATURES)}")
-            models = {g: Logistic.from_json(data["models"][g]) for g in GROUPS}
+            names = data["features"]
+            if not isinstance(names, list) or not names or not set(names) <= set(FEATURES):
+                raise ValueError(f"features {names} are not among this version's {list(FEATURES)}")
+            models = {g: Logistic.from_json(data["models"][g], len(names)) for g in GROUPS}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise ModelError(f"{path}: cannot read the answerability verifier ({one_line(err)})") from err
-        return cls(models, {k: v for k, v in data.items() if k not in {"features", "models"}})
+        return cls(models, {k: v for k, v in data.items() if k not in {"features", "models"}}, tuple(names))
 
 
 # --- the decision ----------------------------------------------------------------------------------------
@@ -319,10 +251,15 @@ POOL_SIZE = 60
 # answer it (on the demo report: 'How many civilians were killed in Derna?' 0.26 of 0.275 says so; 'How many
 # refugees have fled Sirte?' 0.04 does not).
 NEAR_SHARE = 0.5
-# The verifier's probability is its estimate that the span is right (fitted on SQuAD v2.0 dev-calib); from
-# this one up an answer from one passage is called a clear match (verifier.json may set its own "strong").
-STRONG = 0.6
 NEAR_MARGIN = 2.0
+# The answer checker reads this many distinct right-typed candidates (best reader margin first): on
+# SQuAD the right answer is among the reader's first five distinct candidates for nearly every question it
+# can answer, and each one read costs ~8 ms on 2 cores.
+CHECK_CANDIDATES = 5
+# The checker's pick adds this share of the reader's margin to its own logit (verifier.json records the
+# weight chosen on SQuAD v2.0 dev-calib as "check_margin_weight").
+CHECK_MARGIN_WEIGHT = 0.25
+CHECK_GAP_ALONE = 10.0  # check_gap when the checker read a single candidate
 _SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]?\s+|\n\s*\n")
 
 
@@ -341,22 +278,69 @@ class Decision:
     evidence: Evidence | None = None
 
 
-def sentence_around(text: str, start: int, end: int) -> str:
-    """The sentence(s) of ``text`` holding characters start..end (a cheap split; no parser)."""
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Characters of the sentence(s) of ``text`` holding characters start..end (a cheap split; no parser)."""
     begin = 0
     for m in _SENTENCE_END.finditer(text, 0, start):
         begin = m.end()
     m = _SENTENCE_END.search(text, end)
-    return text[begin : m.start() + 1 if m else len(text)]
+    return begin, m.start() + 1 if m else len(text)
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence(s) of ``text`` holding characters start..end."""
+    begin, stop = sentence_bounds(text, start, end)
+    return text[begin:stop]
+
+
+def usable_spans(found: Sequence, penalty: float = 0.0) -> list:
+    """The reader's candidates outside title lines, best (margin less ``penalty`` per rank) first."""
+    return sorted(
+        (c for c in found if math.isfinite(c.margin) and c.start >= c.passage.title_end),
+        key=lambda c: -(c.margin - penalty * c.rank),
+    )
+
+
+def typed_pool(kind: str, usable: Sequence, penalty: float = 0.0) -> tuple[list, list]:
+    """From ``usable`` (best first): the pool within POOL_MARGIN of the best as (candidate, shown text),
+    and those of it whose text fits ``kind``."""
+    if not usable:
+        return [], []
+    top = usable[0].margin - penalty * usable[0].rank
+    pool = [c for c in usable if c.margin - penalty * c.rank >= top - POOL_MARGIN][:POOL_SIZE]
+    shown = [(c, c.span()[2]) for c in pool]
+    return shown, [(c, t) for c, t in shown if t and fits(kind, t)]
+
+
+def checked(question: str, kind: str, typed: Sequence, checker, margin_weight: float) -> tuple[tuple, float, float]:
+    """The answer checker's pick among the first CHECK_CANDIDATES distinct right-typed candidates: the best
+    checker logit plus ``margin_weight`` x the reader's margin; its logit and how far the next is behind."""
+    from askfront.language.text import normalize
+
+    seen, distinct = set(), []
+    for c, t in typed:
+        key = normalize(t)
+        if key not in seen:
+            seen.add(key)
+            distinct.append((c, t))
+        if len(distinct) == CHECK_CANDIDATES:
+            break
+    logits = checker.logits(question, [c for c, _ in distinct])
+    ranked = sorted(range(len(distinct)), key=lambda i: -(logits[i] + margin_weight * distinct[i][0].margin))
+    best = ranked[0]
+    gap = logits[best] - max(logits[i] for i in ranked[1:]) if len(ranked) > 1 else CHECK_GAP_ALONE
+    return distinct[best], logits[best], max(-CHECK_GAP_ALONE, min(gap, CHECK_GAP_ALONE))
 
 
 def decide(
-    question: str, found: Sequence, verifier: Verifier | None, min_margin: float, rank_penalty: float = 0.0
-) -> Decision:
+    question: str, found: Sequence, verifier: Verifier | None, min_margin: float, rank_penalty: float = 0.0,
+    checker=None, margin_weight: float | None = None,
+) -> Decision:  # fmt: skip
     """Pick the answer among the reader's candidates (``reader.Candidate``: n-best spans of every window
-    read): the best-scoring span of the type the question asks for, outside any title line; answer when the
-    verifier's probability reaches its threshold. Without a verifier a span scores its margin less
-    ``rank_penalty`` per retrieval rank, and answers when that reaches ``min_margin``."""
+    read), outside any title line and of the type the question asks for: with the answer checker
+    (``check.Checker``), the one it scores best (see ``checked``), else the reader's best-scoring one;
+    answer when the verifier's probability reaches its threshold. Without a verifier a span scores its
+    margin less ``rank_penalty`` per retrieval rank, and answers when that reaches ``min_margin``."""
     from askfront.language.text import normalize
 
     kind = expected_type(question)
@@ -365,17 +349,18 @@ def decide(
     def scored(c) -> float:
         return c.margin - penalty * c.rank
 
-    usable = sorted(
-        (c for c in found if math.isfinite(c.margin) and c.start >= c.passage.title_end), key=lambda c: -scored(c)
-    )
-    if not usable:
-        return Decision(kind)
-    pool = [c for c in usable if scored(c) >= scored(usable[0]) - POOL_MARGIN][:POOL_SIZE]
-    shown = [(c, c.span()[2]) for c in pool]
-    typed = [(c, t) for c, t in shown if t and fits(kind, t)]
+    usable = usable_spans(found, penalty)
+    shown, typed = typed_pool(kind, usable, penalty)
     if not typed:
         return Decision(kind)
-    chosen, text = typed[0]
+    check_logit = check_gap = 0.0
+    if checker is not None:
+        if margin_weight is None:
+            meta = verifier.meta if verifier is not None else {}
+            margin_weight = float(meta.get("check_margin_weight", CHECK_MARGIN_WEIGHT))
+        (chosen, text), check_logit, check_gap = checked(question, kind, typed, checker, margin_weight)
+    else:
+        chosen, text = typed[0]
     norm = normalize(text)
     per_passage: dict[tuple[str, int], tuple[object, str]] = {}
     for c, t in typed:
@@ -385,7 +370,7 @@ def decide(
         question, kind, text, chosen.margin, chosen.score, chosen.null, chosen.rank,
         sentence_around(chosen.text, chosen.start, chosen.end), chosen.text,
         [(normalize(t), c.margin) for c, t in shown if c is not chosen], len(agreeing), len(per_passage),
-        usable[0].margin, max(c.null for c in usable),
+        usable[0].margin, max(c.null for c in usable), check_logit, check_gap,
     )  # fmt: skip
     decision = Decision(kind, best=chosen, text=text, reports=len({c.passage.path for c in agreeing}), evidence=ev)
     if verifier is not None:
@@ -401,14 +386,23 @@ def decide(
     return decision
 
 
+# "How sure" in words, by the verifier's probability that the answer is right: the lowest probability of
+# each band. benchmarks/reader.py measures how often answers in each band were right on the SQuAD test
+# parts (benchmarks/RESULTS.md); verifier.json may set its own "bands".
+BANDS = ((0.9, "clear match"), (0.7, "likely match"), (0.0, "weak match: check the quote"))
+
+
+def band(probability: float | None, verifier: Verifier | None) -> str:
+    """The word for a verifier probability (no probability: a weak match)."""
+    bands = verifier.meta.get("bands", BANDS) if verifier is not None else BANDS
+    if probability is None:
+        return bands[-1][1]
+    return next((word for floor, word in bands if probability >= floor), bands[-1][1])
+
+
 def confidence_words(decision: Decision, verifier: Verifier | None) -> str:
-    """How sure askfront is, in words: 'found in 3 reports', 'one passage, clear match', 'one passage,
-    weak match: check the quote'."""
-    if decision.reports >= 2:
-        return f"found in {decision.reports} reports"
-    strong = (
-        decision.probability is not None
-        and verifier is not None
-        and decision.probability >= verifier.meta.get("strong", STRONG)
-    )
-    return "one passage, clear match" if strong else "one passage, weak match: check the quote"
+    """How sure askfront is, in words: where the answer was found ('one passage', 'found in 3 reports')
+    and the band of the verifier's probability ('clear match', 'likely match', 'weak match: check the
+    quote')."""
+    where = f"found in {decision.reports} reports" if decision.reports >= 2 else "one passage"
+    return f"{where}, {band(decision.probability, verifier)}"
