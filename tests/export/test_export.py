@@ -79,3 +79,20 @@ def test_export_command_writes_csv_from_ask_json_lines(demo_settings, tmp_path: 
     rows = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")))
     assert rows[0]["report_title"] == "Misrata militia gain back territory from the Islamic State"
     assert rows[0]["quote"].startswith("Abu Grain is 140 kilometers")
+
+
+def test_markdown_export_is_inert_in_a_commonmark_renderer() -> None:
+    markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py (a CommonMark renderer) comes with gradio")
+    hostile = {
+        "question": "What about <script>alert(1)</script>?",
+        "answer": "<img src=x onerror=alert(1)> [click](javascript:alert(2)) ![x](http://127.0.0.1/p.png) [1]",
+        "short_answer": "x", "abstained": False, "confidence": "one passage, *clear* match",
+        "citations": [{"n": 1, "title": "<b onmouseover=alert(3)>T</b> [t](javascript:x)", "file": "a.txt",
+                       "date": "2016", "source": "<iframe src=javascript:alert(4)>", "start": 0, "end": 5,
+                       "quote": "`code` <svg onload=alert(5)> **bold**"}],
+        "reports": [{"n": 1, "title": "<script>x</script> | cell", "date": "<u>d</u>", "short_answer": "<i>a</i>"}],
+    }  # fmt: skip
+    shown = markdown_it.MarkdownIt("commonmark").enable("table").render(export.markdown([hostile]))
+    for element in ("<script", "<img", "<iframe", "<svg", "<b ", "<a ", "<code", "<u>", "<i>", "<em>clear"):
+        assert element not in shown, element
+    assert "&lt;img src=x onerror=alert(1)&gt;" in shown and "[click](javascript:alert(2))" in shown

@@ -1,10 +1,12 @@
-"""Safe readers and writers of plain formats every stage uses: YAML without anchors or aliases, and CSV
-that a spreadsheet will not run as formulas."""
+"""Safe readers and writers of plain formats every stage uses: YAML without anchors or aliases, CSV that
+a spreadsheet will not run as formulas, and report text that a Markdown renderer shows as text."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,3 +43,14 @@ def safe_csv_writer(out: io.StringIO) -> Any:
             writer.writerow([spreadsheet_safe(v) for v in row])
 
     return Safe()
+
+
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]!|~])")
+
+
+def inert_markdown(text: object) -> str:
+    """Report text (a title, source, quote, answer) for a Markdown document, shown as the words it is in
+    any CommonMark renderer: HTML escaped (no ``<img onerror>`` or ``<script>`` element), the characters
+    that open links, images, code and emphasis backslashed, on one line."""
+    flat = " ".join(str(text).split())
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", html.escape(flat, quote=False))

@@ -17,7 +17,7 @@ from typing import Any
 
 from askfront.answer.conversation import verdict
 from askfront.core.errors import AskfrontError
-from askfront.core.formats import safe_csv_writer
+from askfront.core.formats import inert_markdown, safe_csv_writer
 from askfront.core.registry import EXPORTERS
 
 CSV_COLUMNS = (
@@ -72,18 +72,25 @@ def _sources(answer: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
 
 
 def markdown(answers: Iterable[dict[str, Any]], title: str = "askfront conversation") -> str:
-    """Every question and answer with its numbered sources and the filters that were on."""
-    lines = [f"# {title}", ""]
+    """Every question and answer with its numbered sources and the filters that were on; every piece of
+    text from a report or a user inert (``inert_markdown``): no renderer makes it HTML, a link or an image."""
+    md = inert_markdown
+    lines = [f"# {md(title)}", ""]
     for number, answer in enumerate(answers, 1):
-        lines += [f"## {number}. {answer.get('question', '')}", "", f"**Answer:** {answer.get('answer', '')}", ""]
+        lines += [
+            f"## {number}. {md(answer.get('question', ''))}",
+            "",
+            f"**Answer:** {md(answer.get('answer', ''))}",
+            "",
+        ]
         if answer.get("confidence") and not answer.get("abstained"):
-            lines += [f"*How sure: {answer['confidence']}*", ""]
+            lines += [f"*How sure: {md(answer['confidence'])}*", ""]
         if read_as(answer):
-            lines += [f"*Read as: {read_as(answer)}*", ""]
+            lines += [f"*Read as: {md(read_as(answer))}*", ""]
         if answer.get("notice"):
-            lines += [f"*{answer['notice']}*", ""]
+            lines += [f"*{md(answer['notice'])}*", ""]
         if filters_text(answer.get("filters")):
-            lines += [f"Filters: {filters_text(answer.get('filters'))}", ""]
+            lines += [f"Filters: {md(filters_text(answer.get('filters')))}", ""]
         if answer.get("reports"):
             lines += _report_table(answer["reports"])
         sources, _answering = _sources(answer)
@@ -91,14 +98,14 @@ def markdown(answers: Iterable[dict[str, Any]], title: str = "askfront conversat
             label = {"answers": "", "may answer": " (closest passage; it may answer: check it)"}.get(
                 verdict(answer, c.get("n")), " (closest passage; does not answer)"
             )
-            lines.append(f"[{c.get('n')}] {citation_line(c)}{label}: “{c.get('quote', '')}”")
+            lines.append(f"[{c.get('n')}] {md(citation_line(c))}{label}: “{md(c.get('quote', ''))}”")
         if sources:
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _cell(text: object) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return inert_markdown(text)
 
 
 def figure_note(row: dict[str, Any]) -> str:
@@ -116,10 +123,8 @@ def _report_table(rows: list[dict[str, Any]]) -> list[str]:
     for r in rows:
         note = figure_note(r)
         flag = f"**{note}**" if note == "conflicts" else _cell(note)
-        report = _cell(r.get("title") or r.get("file"))
-        lines.append(
-            f"| [{r.get('n')}] | {r.get('date') or 'undated'} | {report} | {_cell(r.get('short_answer'))} | {flag} |"
-        )
+        report, date = _cell(r.get("title") or r.get("file")), _cell(r.get("date") or "undated")
+        lines.append(f"| [{r.get('n')}] | {date} | {report} | {_cell(r.get('short_answer'))} | {flag} |")
     return [*lines, ""]
 
 

@@ -86,8 +86,11 @@ class Candidate:
         return a, b, numbers.display(self.text[a:b])
 
 
-# Spans kept per window: the best of the right answer type is nearly always among the first few.
+# Spans kept per window: the best of the right answer type is nearly always among the first few. With the
+# answer checker twice as many: a part ("23 in Syria") can sit behind ten variants of the total ("34",
+# "34 strikes", ...), and the checker reads past them (see verify.distinct).
 SPANS_PER_WINDOW = 10
+SPANS_PER_WINDOW_CHECKED = 20
 
 
 def _title_end(text: str, begin: int, hit: Hit) -> int:
@@ -262,7 +265,9 @@ class ReaderAnswerer:
 
     def read_passages(self, resolved: str, passages: list[Passage]) -> list[Candidate]:
         """The reader's best spans (``SPANS_PER_WINDOW``) in each window of each of ``passages``."""
-        guesses = self.read([resolved] * len(passages), [p.text for p in passages], spans=SPANS_PER_WINDOW)
+        self.model  # noqa: B018 - loads the checker too, which decides how many spans to keep
+        spans = SPANS_PER_WINDOW_CHECKED if self.checker is not None else SPANS_PER_WINDOW
+        guesses = self.read([resolved] * len(passages), [p.text for p in passages], spans=spans)
         return [Candidate(passages[g.example], g.start, g.end, g.margin, g.score, g.null_score) for g in guesses]
 
     def decide(self, resolved: str, hits: list[Hit]) -> verify.Decision:
