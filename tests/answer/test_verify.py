@@ -141,6 +141,15 @@ def test_agreeing_passages_are_counted_by_report(answerer) -> None:
     assert verify.confidence_words(decision, None) == "found in 2 reports, weak match: check the quote"
 
 
+def test_copies_of_a_report_count_once(answerer) -> None:
+    story = "Abu Grain is 140 kilometers from Sirte, the militia said."
+    decision = _decide(answerer, "How far is Abu Grain from Sirte?", [story, story, "Misrata is short of blood."])
+    assert decision.text.startswith("140 kilometers") and decision.reports == 1
+    other = "The checkpoint at Abu Grain, 140 kilometers from Sirte, was retaken on Friday."
+    decision = _decide(answerer, "How far is Abu Grain from Sirte?", [story, story, other])
+    assert decision.reports == 2
+
+
 @pytest.mark.parametrize(
     ("probability", "words"),
     [(0.95, "one passage, clear match"), (0.9, "one passage, clear match"), (0.75, "one passage, likely match"),

@@ -345,6 +345,20 @@ def checked(question: str, typed: Sequence, checker, margin_weight: float) -> tu
     return pool[best], logits[best], max(-CHECK_GAP_ALONE, min(gap, CHECK_GAP_ALONE))
 
 
+def reports_of(agreeing: Sequence) -> int:
+    """How many reports the agreeing candidates come from, copies counted once: two reports whose read
+    passages are the same text (a wire story filed twice, a file copied) are one report."""
+    texts: dict[str, set[str]] = {}
+    for c in agreeing:
+        texts.setdefault(c.passage.path, set()).add(" ".join(c.passage.text.split()))
+    groups: list[set[str]] = []
+    for found in texts.values():
+        same = [g for g in groups if g & found]
+        merged = found.union(*same)
+        groups = [g for g in groups if not g & found] + [merged]
+    return len(groups)
+
+
 def decide(
     question: str, found: Sequence, verifier: Verifier | None, min_margin: float, rank_penalty: float = 0.0,
     checker=None, margin_weight: float | None = None,
@@ -385,7 +399,7 @@ def decide(
         [(normalize(t), c.margin) for c, t in shown if c is not chosen], len(agreeing), len(per_passage),
         usable[0].margin, max(c.null for c in usable), check_logit, check_gap,
     )  # fmt: skip
-    decision = Decision(kind, best=chosen, text=text, reports=len({c.passage.path for c in agreeing}), evidence=ev)
+    decision = Decision(kind, best=chosen, text=text, reports=reports_of(agreeing), evidence=ev)
     if verifier is not None:
         decision.probability = verifier.probability(ev)
         threshold = verifier.threshold_for(ev)
