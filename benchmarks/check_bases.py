@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
 from check_data import RIGHT, candidates, questions_of
 from train_reader import load_squad
 
-from askfront.answer.reader import check, verify
+from askfront.answer.reader import check
 from askfront.answer.reader.reader import ReaderAnswerer
 from askfront.evaluate.scoring import f1 as f1_score
 from askfront.index.embed import file_sha256
@@ -42,14 +42,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def calib_examples(qa: Path, questions: int) -> list[dict]:
-    """The reader's first 5 distinct right-typed candidates for the first ``questions`` calib questions."""
+    """The reader's first 5 distinct right-typed candidates (check_data.candidates) for every 3rd calib question."""
     data = load_squad(qa / "squad-v2.0-dev-calib.json")
     todo = questions_of(data, "calib")[::3][:questions]
     reader = ReaderAnswerer(index=None, use_verifier=False, use_checker=False)  # type: ignore[arg-type]
     reader.warm_up()
     items = [(q, data[q["article"]]["paragraphs"][q["paragraph"]]["context"]) for q in todo]
     rows = []
-    for (q, _ctx), mine in zip(items, candidates(reader, items, verify.CHECK_CANDIDATES), strict=True):
+    for (q, _ctx), mine in zip(items, candidates(reader, items, 5), strict=True):
         for c, text in mine:
             c.passage = type(c.passage)(0, (0,), 0, c.passage.text, title=q["title"])
             right = int(bool(q["answers"]) and f1_score(text, q["answers"]) >= RIGHT)
@@ -105,6 +105,7 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/check-bases"))
     parser.add_argument("--full", type=Path, help="a train_check.py --out folder trained on all the data")
+    parser.add_argument("--only-full", action="store_true", help="add --full to --workdir's results.json, nothing else")
     args = parser.parse_args()
     import torch
 
@@ -121,8 +122,9 @@ def main() -> int:
     rows = calib_examples(args.qa, args.questions)
     print(f"{len(rows)} calib candidates ({sum(r['label'] for r in rows)} right)", flush=True)
     dtype = torch.bfloat16 if bf16_is_fast() else None
-    results = {}
-    bases = {"all-MiniLM-L6-v2": None, "all-mpnet-base-v2": args.mpnet}
+    saved = args.workdir / "results.json"
+    results = json.loads(saved.read_text())["results"] if args.only_full else {}
+    bases = {} if args.only_full else {"all-MiniLM-L6-v2": None, "all-mpnet-base-v2": args.mpnet}
     steps = args.train // 32
     for name, base in bases.items():
         out = args.workdir / name
@@ -156,9 +158,9 @@ def main() -> int:
         model = check.base_model()
         state = torch.load(args.full / "checkpoint.pt", map_location="cpu")
         model.load_state_dict(state["model"], strict=False)
-        results["all-MiniLM-L6-v2, all data"] = {"train_examples": state["step"] * 32,
+        results["all-MiniLM-L6-v2, the shipped run"] = {"train_examples": state["step"] * 32,
                                                  **measure(model, check.load_tokenizer(), rows, dtype)}  # fmt: skip
-    (args.workdir / "results.json").write_text(json.dumps({"cpu": cpu_name(), "results": results}, indent=1))
+    saved.write_text(json.dumps({"cpu": cpu_name(), "results": results}, indent=1))
     print("\n| base | trained on | pick right | ROC AUC | log loss | 5 candidates, ms |\n|---|---|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['train_examples']} | {r['pick_right']:.3f} | {r['auc']:.3f} | {r['log_loss']:.3f} | "

@@ -227,7 +227,7 @@ def cold_start(index: Path, answerer: str, reader: str, runs: int = 3) -> dict:
         done = subprocess.run(
             [sys.executable, "-c", COLD, str(index), answerer, reader], capture_output=True, text=True, check=True
         )
-        r, f, _ = done.stdout.strip().splitlines()[-1].split(" ", 2)
+        r, f = done.stdout.strip().splitlines()[-1].split(" ", 2)[:2]  # then the answer (empty: abstained)
         ready.append(float(r))
         first.append(float(f))
     return {"ready_s": float(np.median(ready)), "first_answer_s": float(np.median(first))}
@@ -312,6 +312,7 @@ def main() -> int:
     )
     conv = load_answerer(dataclasses.replace(calib_settings, reader=args.reader), embedder)
     conv.answerer.use_verifier = False
+    conv.answerer.warm_up()  # loads the answer checker beside the reader, when the folder has one
     started = time.perf_counter()
     calib = calib[:: args.calib_every]
     reading, opened = calibration_rows(conv, calib, "reading"), calibration_rows(conv, calib, "open")

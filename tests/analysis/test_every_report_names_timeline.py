@@ -19,7 +19,7 @@ import pytest
 
 from askfront.analysis import views
 from askfront.analysis.every_report import every_report
-from askfront.analysis.figures import conflicts, counted, parse_figure, period, spread
+from askfront.analysis.figures import conflicts, parse_figure, period, spread
 from askfront.answer.registry import load_answerer
 from askfront.core.config import Settings
 from askfront.core.errors import ConfigError
@@ -27,6 +27,7 @@ from askfront.core.types import Document
 from askfront.index import annotate
 from askfront.index.build import build_index
 from askfront.index.store import Index
+from askfront.language.counts import counted
 from askfront.language.dates import resolve_date
 from askfront.language.names import entity_key, load_aliases
 from askfront.language.nlp import UNUSED_PIPES, load_ner

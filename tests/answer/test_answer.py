@@ -85,20 +85,20 @@ def test_filters_reach_the_answerer(answerer: Conversation) -> None:
     assert dated.short_answer == "140 kilometers (about 85 miles)"
 
 
-# Named questions of eval/demo.jsonl and what the shipped reader must do with them (measured with the third
-# pass and its verifier, benchmarks/RESULTS.md). The rest are known misses, listed in README "Accuracy".
+# Named questions of eval/demo.jsonl and what the shipped reader must do with them (measured with the answer
+# checker and its verifier, benchmarks/RESULTS.md). The rest are known misses, listed in README "Accuracy".
 DEMO_ANSWERED = (
-    "demo-01", "demo-02", "demo-03", "demo-04", "demo-05", "demo-06", "demo-07", "demo-09", "demo-10", "demo-11",
-    "demo-13", "demo-14", "demo-16", "demo-17", "demo-18", "demo-19", "demo-21", "demo-22", "demo-23", "demo-24",
-    "demo-25", "demo-26", "demo-29",
+    "demo-01", "demo-02", "demo-03", "demo-04", "demo-05", "demo-06", "demo-07", "demo-08", "demo-09", "demo-10",
+    "demo-11", "demo-12", "demo-13", "demo-14", "demo-16", "demo-17", "demo-18", "demo-19", "demo-21", "demo-22",
+    "demo-23", "demo-25", "demo-26", "demo-27", "demo-29",
 )  # fmt: skip
-DEMO_ABSTAINED = ("demo-un-01", "demo-un-03", "demo-un-04", "demo-un-06", "demo-un-07", "demo-un-08", "demo-un-09",
-                  "demo-un-10")  # fmt: skip
+DEMO_ABSTAINED = ("demo-un-01", "demo-un-03", "demo-un-04", "demo-un-05", "demo-un-06", "demo-un-07", "demo-un-08",
+                  "demo-un-09", "demo-un-10")  # fmt: skip
 
 
 def test_demo_questions_answered_and_abstained_by_name(answerer: Conversation) -> None:
     """Each named demo question gets a gold answer (exact match) or an abstention; over the whole file
-    exact match stays at least 0.70 (measured 0.767: two more misses than today fail it)."""
+    exact match stays at least 0.78 (measured 0.833: two more misses than today fail it)."""
     questions = {q.id: q for q in question_files.read_questions(ROOT / "eval" / "demo.jsonl")}
     results = {q.id: scoring.score(q, answerer.ask(q.question), []) for q in questions.values()}
     wrong = [(i, questions[i].answers[0], results[i].predicted) for i in DEMO_ANSWERED if results[i].em != 1.0]
@@ -106,7 +106,7 @@ def test_demo_questions_answered_and_abstained_by_name(answerer: Conversation) -
     answered = [(i, results[i].predicted) for i in DEMO_ABSTAINED if not results[i].abstained]
     assert not answered, answered
     answerable = [r for r in results.values() if r.answerable]
-    assert sum(r.em for r in answerable) / len(answerable) >= 0.70
+    assert sum(r.em for r in answerable) / len(answerable) >= 0.78
 
 
 @pytest.mark.slow

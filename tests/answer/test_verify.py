@@ -237,3 +237,27 @@ def test_who_said_that_after_an_abstention_refers_to_the_last_answer_given(answe
     nothing = answerer.ask("What is the population of Misrata?")
     who = answerer.ask("Who said that?", history=[first, nothing])
     assert "Aziz Issa" in who.short_answer and who.citations == first.citations
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "figure", "ok"),
+    [
+        ("How many people were wounded in the bombing?", "The bombing killed at least 28 people, police said.",
+         "at least 28", False),
+        ("How many people were killed in the bombing?", "The bombing killed at least 28 people, police said.",
+         "at least 28", True),
+        ("How many were wounded?", "Seven fighters were killed and 19 wounded near Abu Grain.", "19", True),
+        ("How many were wounded?", "Seven fighters were killed and 19 wounded near Abu Grain.", "Seven", False),
+        ("What is the population of Harran?", "Harran, one of three towns the army retook, lies north.", "three",
+         False),
+        ("What is the population of Misrata?", "Misrata, a city of about 400,000 people, lies east.",
+         "about 400,000", True),
+        ("How many strikes hit Syria?", "The coalition conducted 34 strikes: 23 in Syria and 11 in Iraq.", "23", True),
+        ("How many gas masks arrived?", "The army killed 3 fighters; 100 gas masks arrived.", "100", True),
+    ],
+)  # fmt: skip
+def test_a_figure_must_count_what_the_question_asks(question: str, sentence: str, figure: str, ok: bool) -> None:
+    start = sentence.index(figure)
+    kind = kinds.expected_type(question)
+    assert kind == "quantity"
+    assert kinds.counts_fit(question, kind, sentence, start, start + len(figure)) is ok

@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from askfront.analysis.figures import Figure, conflicts, counted, other_periods, parse_figure, period, spread
+from askfront.analysis.figures import Figure, conflicts, other_periods, parse_figure, period, spread
 from askfront.answer.conversation import ABSTAIN_TEXT, Answer, Citation
 from askfront.core.types import date_key
+from askfront.language.counts import counted
 
 if TYPE_CHECKING:
     from askfront.answer.conversation import Conversation

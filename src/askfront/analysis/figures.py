@@ -120,22 +120,6 @@ def parse_figure(text: str) -> Figure | None:
     return Figure(text.strip(), value, low, high, unit)
 
 
-# What a figure counts, by the word that names it near the figure: killed and wounded are never compared.
-_COUNTED = {
-    "killed": ("killed", "dead", "died", "deaths", "death toll", "lives", "fatalities", "executed", "massacred"),
-    "wounded": ("wounded", "injured", "hurt"),
-    "missing": ("missing",),
-    "casualties": ("casualties",),
-    "detained": ("captured", "arrested", "detained", "prisoners", "hostages", "abducted", "kidnapped"),
-    "displaced": ("displaced", "fled", "refugees", "evacuated", "homeless"),
-    "strikes": ("strikes", "airstrikes", "air strikes", "raids", "sorties", "bombings", "attacks"),
-}  # fmt: skip
-_COUNTED_WORD = re.compile(
-    r"\b(" + "|".join(re.escape(w) for words in _COUNTED.values() for w in words) + r")\b", re.IGNORECASE
-)
-_KIND_OF = {w: kind for kind, words in _COUNTED.items() for w in words}
-_NEXT_FIGURE = re.compile(rf"\d|\b(?:{NUMBER_WORD_PATTERN})\b|[.;]\s", re.IGNORECASE)
-_FILLER = {"of", "the", "more", "people", "members", "other", "some", "about", "than", "and", "a", "an"}
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _PERIODS = (  # a stated time span of a figure, normalised: figures over different spans are not in conflict
     re.compile(r"\b(since\s+(?:the\s+)?[\w'-]+(?:\s+(?!and\b|said\b|the\b)[\w'-]+){0,2})", re.IGNORECASE),
@@ -149,20 +133,6 @@ _PERIODS = (  # a stated time span of a figure, normalised: figures over differe
     re.compile(r"\b(?:in|during)\s+((?:19|20)\d\d)\b"),
 )  # fmt: skip
 _SAID = re.compile(r"\b(?:said|says|told|announced|reported|added)\s+(?:on\s+)?$", re.IGNORECASE)
-
-
-def counted(sentence: str, start: int, end: int) -> str:
-    """What the figure at ``start``..``end`` of ``sentence`` counts: 'killed', 'wounded', 'strikes' …
-    from the words after it up to the next figure (or, failing that, just before it), else the first
-    word after it ('trucks' -> 'truck'), '' when nothing follows."""
-    rest = sentence[end:]
-    stop = _NEXT_FIGURE.search(rest)
-    window = rest[: stop.start() if stop else 80][:80]
-    found = _COUNTED_WORD.search(window) or _COUNTED_WORD.search(sentence[max(0, start - 40) : start])
-    if found:
-        return _KIND_OF[" ".join(found.group(1).lower().split())]
-    words = [w for w in re.findall(r"[a-z]+", window.lower()) if w not in _FILLER]
-    return words[0].removesuffix("s") if words else ""
 
 
 def period(sentence: str) -> str:

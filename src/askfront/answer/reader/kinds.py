@@ -40,7 +40,8 @@ _ASKS = (
     (re.compile(r"\bhow\s+old\b|\bwhat\s+(?:was|is|were|are)\s+(?:the\s+)?(?:\w+\s+)?age\b|"
                 r"\bat\s+what\s+age\b"), "age"),
     (re.compile(r"\bhow\s+far\b|\bwhat\s+(?:is|was)\s+the\s+distance\b"), "distance"),
-    (re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|percent|proportion|share|number)\s+of\b"), "quantity"),
+    (re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|percent|proportion|share|number)\s+of\b|"
+                r"\bwhat\s+(?:is|was)\s+the\s+population\b"), "quantity"),
     (re.compile(r"\b(?:what|which|in\s+what|in\s+which)\s+year\b|\byear\s+(?:did|was|were)\b"), "year"),
     (re.compile(r"\b(?:what|which|on\s+what|on\s+which)\s+(?:date|day)\b"), "date"),
     (re.compile(r"^(?:\w+\s+){0,2}when\b"), "time"),
@@ -86,3 +87,12 @@ def fits(kind: str, span: str) -> bool:
         )
         return bool(re.search(r"[A-Za-z]{2,}", bare))
     return True
+
+
+def counts_fit(question: str, kind: str, sentence: str, start: int, end: int) -> bool:
+    """For a quantity question, whether the figure at ``start``..``end`` of its ``sentence`` counts what
+    the question asks ('killed at least 28' does not answer 'how many wounded'; 'one of three towns' is
+    not a population; see ``language.counts``)."""
+    from askfront.language.counts import asked, counts_asked
+
+    return kind != "quantity" or counts_asked(asked(question), sentence, start, end)

@@ -107,6 +107,16 @@ _LOADED: dict[str, tuple[BertForQuestionAnswering, dict, PreTrainedTokenizerFast
 _CHECKERS: dict[str, check.Checker] = {}
 
 
+def _recorded_verifier(folder: Path) -> str | None:
+    """The verifier's sha256 that ``reader.json`` records now."""
+    import json
+
+    try:
+        return json.loads((folder / META_FILE).read_text()).get("verifier_sha256")
+    except (OSError, ValueError, AttributeError) as err:
+        raise ModelError(f"{folder / META_FILE}: cannot read the reader's description ({err})") from err
+
+
 def _checker(folder: Path, device: str, precision: str) -> check.Checker:
     """The answer checker in ``folder`` (sha-checked), loaded once per process."""
     key = f"{folder.resolve()}|{device}|{precision}"
@@ -171,7 +181,8 @@ class ReaderAnswerer:
             self._model, self.meta, self._tokenizer = _LOADED[key]
             path = (self.folder or READER_DIR) / verify.VERIFIER_FILE
             if self.use_verifier and path.is_file():
-                recorded = self.meta.get("verifier_sha256")
+                # read again: the weights are loaded once per process, a refitted verifier may be newer
+                recorded = _recorded_verifier(self.folder or READER_DIR)
                 if recorded and file_sha256(path) != recorded:
                     raise ModelError(
                         f"{path}: sha256 does not match the one recorded in {META_FILE}; damaged or replaced"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from askfront.answer.reader.kinds import expected_type, fits
+from askfront.answer.reader.kinds import counts_fit, expected_type, fits
 from askfront.core.errors import ModelError, one_line
 
 VERIFIER_FILE = "verifier.json"
@@ -258,7 +258,7 @@ NEAR_MARGIN = 2.0
 CHECK_CANDIDATES = 6
 # The checker's pick adds this share of the reader's margin to its own logit (verifier.json records the
 # weight chosen on SQuAD v2.0 dev-calib as "check_margin_weight").
-CHECK_MARGIN_WEIGHT = 0.25
+CHECK_MARGIN_WEIGHT = 0.5
 CHECK_GAP_ALONE = 10.0  # check_gap when the checker read a single candidate
 _SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]?\s+|\n\s*\n")
 
@@ -301,15 +301,24 @@ def usable_spans(found: Sequence, penalty: float = 0.0) -> list:
     )
 
 
-def typed_pool(kind: str, usable: Sequence, penalty: float = 0.0) -> tuple[list, list]:
+def typed_pool(kind: str, usable: Sequence, penalty: float = 0.0, question: str = "") -> tuple[list, list]:
     """From ``usable`` (best first): the pool within POOL_MARGIN of the best as (candidate, shown text),
-    and those of it whose text fits ``kind``."""
+    and those of it whose text fits ``kind`` (and, given the ``question``, whose figure counts what it
+    asks: ``kinds.counts_fit``)."""
     if not usable:
         return [], []
     top = usable[0].margin - penalty * usable[0].rank
     pool = [c for c in usable if c.margin - penalty * c.rank >= top - POOL_MARGIN][:POOL_SIZE]
     shown = [(c, c.span()[2]) for c in pool]
-    return shown, [(c, t) for c, t in shown if t and fits(kind, t)]
+    return shown, [(c, t) for c, t in shown if t and fits(kind, t) and _counts(question, kind, c)]
+
+
+def _counts(question: str, kind: str, c) -> bool:
+    if not question or kind != "quantity":
+        return True
+    a, b, _ = c.span()
+    s, e = sentence_bounds(c.text, a, b)
+    return counts_fit(question, kind, c.text[s:e], a - s, b - s)
 
 
 def distinct(typed: Sequence, limit: int) -> list[tuple]:
@@ -333,6 +342,29 @@ def distinct(typed: Sequence, limit: int) -> list[tuple]:
     return out
 
 
+# A figure followed by up to three lower-case words and a place: "23 strikes in Syria", "11 in Iraq".
+_PART = re.compile(r"\s*(?:[a-z]+\s+){0,3}?(in|at|near|around|outside|from|for)\s+((?:[A-Z][\w'-]+\s?)+)")
+_FIGURE_PART = re.compile(r"\d[\d,.]*" + _PART.pattern)
+
+
+def part_named(question: str, pool: Sequence) -> int | None:
+    """Which of ``pool`` (candidate, text) is the part of an explicit breakdown that the question names:
+    "34 strikes on January 8: 23 strikes in Syria and 11 strikes in Iraq" asked "... in Syria ..." gives
+    the candidate "23". A breakdown is a sentence in which two or more figures are followed by the same
+    preposition and different places; None when there is none, or the question names none of its parts."""
+    named = set()
+    for i, (c, _t) in enumerate(pool):
+        a, b, _ = c.span()
+        m = _PART.match(c.text, b, b + 80)
+        if not m or not re.search(rf"\b{m.group(1)}\s+{re.escape(m.group(2).strip())}\b", question):
+            continue
+        s, e = sentence_bounds(c.text, a, b)
+        places = {p.group(2).strip() for p in _FIGURE_PART.finditer(c.text, s, e) if p.group(1) == m.group(1)}
+        if len(places) >= 2:
+            named.add(i)
+    return named.pop() if len(named) == 1 else None
+
+
 def checked(question: str, typed: Sequence, checker, margin_weight: float) -> tuple[tuple, float, float]:
     """The answer checker's pick among the first CHECK_CANDIDATES ``distinct`` right-typed candidates:
     the best checker logit plus ``margin_weight`` x the reader's margin; its logit and how far the next
@@ -340,6 +372,10 @@ def checked(question: str, typed: Sequence, checker, margin_weight: float) -> tu
     pool = distinct(typed, CHECK_CANDIDATES)
     logits = checker.logits(question, [c for c, _ in pool])
     ranked = sorted(range(len(pool)), key=lambda i: -(logits[i] + margin_weight * pool[i][0].margin))
+    part = part_named(question, pool)
+    if part is not None:  # the question names one part of an explicit breakdown: that part, not the total
+        ranked.remove(part)
+        ranked.insert(0, part)
     best = ranked[0]
     gap = logits[best] - max(logits[i] for i in ranked[1:]) if len(ranked) > 1 else CHECK_GAP_ALONE
     return pool[best], logits[best], max(-CHECK_GAP_ALONE, min(gap, CHECK_GAP_ALONE))
@@ -377,7 +413,7 @@ def decide(
         return c.margin - penalty * c.rank
 
     usable = usable_spans(found, penalty)
-    shown, typed = typed_pool(kind, usable, penalty)
+    shown, typed = typed_pool(kind, usable, penalty, question)
     if not typed:
         return Decision(kind)
     check_logit = check_gap = 0.0
