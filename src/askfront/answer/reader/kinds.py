@@ -96,3 +96,15 @@ def counts_fit(question: str, kind: str, sentence: str, start: int, end: int) ->
     from askfront.language.counts import asked, counts_asked
 
     return kind != "quantity" or counts_asked(asked(question), sentence, start, end)
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]?\s+|\n\s*\n")
+
+
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Characters of the sentence(s) of ``text`` holding characters start..end (a cheap split; no parser)."""
+    begin = 0
+    for m in _SENTENCE_END.finditer(text, 0, start):
+        begin = m.end()
+    m = _SENTENCE_END.search(text, end)
+    return begin, m.start() + 1 if m else len(text)

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from askfront.answer.reader.kinds import counts_fit, expected_type, fits
+from askfront.answer.reader.breakdown import part_named
+from askfront.answer.reader.kinds import counts_fit, expected_type, fits, sentence_bounds
 from askfront.core.errors import ModelError, one_line
 
 VERIFIER_FILE = "verifier.json"
@@ -260,7 +261,6 @@ CHECK_CANDIDATES = 6
 # weight chosen on SQuAD v2.0 dev-calib as "check_margin_weight").
 CHECK_MARGIN_WEIGHT = 0.5
 CHECK_GAP_ALONE = 10.0  # check_gap when the checker read a single candidate
-_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]?\s+|\n\s*\n")
 
 
 @dataclass
@@ -276,15 +276,6 @@ class Decision:
     reports: int = 0
     near: bool = False
     evidence: Evidence | None = None
-
-
-def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """Characters of the sentence(s) of ``text`` holding characters start..end (a cheap split; no parser)."""
-    begin = 0
-    for m in _SENTENCE_END.finditer(text, 0, start):
-        begin = m.end()
-    m = _SENTENCE_END.search(text, end)
-    return begin, m.start() + 1 if m else len(text)
 
 
 def sentence_around(text: str, start: int, end: int) -> str:
@@ -340,29 +331,6 @@ def distinct(typed: Sequence, limit: int) -> list[tuple]:
         if len(out) == limit:
             break
     return out
-
-
-# A figure followed by up to three lower-case words and a place: "23 strikes in Syria", "11 in Iraq".
-_PART = re.compile(r"\s*(?:[a-z]+\s+){0,3}?(in|at|near|around|outside|from|for)\s+((?:[A-Z][\w'-]+\s?)+)")
-_FIGURE_PART = re.compile(r"\d[\d,.]*" + _PART.pattern)
-
-
-def part_named(question: str, pool: Sequence) -> int | None:
-    """Which of ``pool`` (candidate, text) is the part of an explicit breakdown that the question names:
-    "34 strikes on January 8: 23 strikes in Syria and 11 strikes in Iraq" asked "... in Syria ..." gives
-    the candidate "23". A breakdown is a sentence in which two or more figures are followed by the same
-    preposition and different places; None when there is none, or the question names none of its parts."""
-    named = set()
-    for i, (c, _t) in enumerate(pool):
-        a, b, _ = c.span()
-        m = _PART.match(c.text, b, b + 80)
-        if not m or not re.search(rf"\b{m.group(1)}\s+{re.escape(m.group(2).strip())}\b", question):
-            continue
-        s, e = sentence_bounds(c.text, a, b)
-        places = {p.group(2).strip() for p in _FIGURE_PART.finditer(c.text, s, e) if p.group(1) == m.group(1)}
-        if len(places) >= 2:
-            named.add(i)
-    return named.pop() if len(named) == 1 else None
 
 
 def checked(question: str, typed: Sequence, checker, margin_weight: float) -> tuple[tuple, float, float]:
