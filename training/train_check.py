@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import time
@@ -29,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from train_reader import batches
+from train_reader import batches, save_checkpoint
 
 from askfront.answer.reader import check
 from askfront.index.embed import bf16_is_fast
@@ -39,15 +38,6 @@ def read_examples(path: Path, v2_repeat: int, limit: int = 0) -> list[dict]:
     rows = [json.loads(line) for line in path.open()]
     rows = rows[:limit] if limit else rows
     return [r for r in rows for _ in range(v2_repeat if r["source"] == "v2" else 1)]
-
-
-def save_checkpoint(path: Path, model, optimizer, step: int) -> None:
-    import torch
-
-    trainable = {k: v for k, v in model.state_dict().items() if k != check.WORD_EMBEDDINGS}
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": trainable, "optimizer": optimizer.state_dict(), "step": step}, tmp)
-    os.replace(tmp, path)
 
 
 def build(base: Path | None, device: str, lr: float, weight_decay: float):
@@ -146,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             losses = []
         out_of_time = args.time_limit and time.time() - started > args.time_limit
         if step % args.save_every == 0 or step == total or out_of_time:
-            save_checkpoint(ckpt, model, optimizer, step)
+            save_checkpoint(ckpt, model, optimizer, step, check.WORD_EMBEDDINGS)
         if out_of_time and step < total:
             print(f"time limit reached at step {step}; start again to go on", flush=True)
             return 0

@@ -196,10 +196,12 @@ def batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[lis
     return out
 
 
-def save_checkpoint(path: Path, model, optimizer, step: int) -> None:
+def save_checkpoint(path: Path, model, optimizer, step: int, frozen: str = rmodel.WORD_EMBEDDINGS) -> None:
+    """Trainable weights (all but the ``frozen`` word embeddings), optimiser state and step, written aside
+    then renamed (also used by train_check.py)."""
     import torch
 
-    trainable = {k: v for k, v in model.state_dict().items() if k != rmodel.WORD_EMBEDDINGS}
+    trainable = {k: v for k, v in model.state_dict().items() if k != frozen}
     tmp = path.with_suffix(".tmp")
     torch.save({"model": trainable, "optimizer": optimizer.state_dict(), "step": step}, tmp)
     os.replace(tmp, path)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askfront.answer.reader.kinds import sentence_bounds
 from askfront.core.errors import ModelError
 from askfront.index.embed import DEFAULT_MODEL_SHA256, check_default_model, default_model_path, file_sha256
 
@@ -123,15 +124,9 @@ def encode(tokenizer: PreTrainedTokenizerFast, questions: Sequence[str], texts: 
 
 def export(model, folder: Path, meta: dict[str, Any]) -> Path:
     """Write the trained layers (fp16, no word embeddings) and ``check.json`` with their sha256."""
-    from safetensors.torch import save_file
+    from askfront.answer.reader.model import save_fp16
 
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu").half().contiguous() for k, v in model.state_dict().items() if k != WORD_EMBEDDINGS}
-    weights = folder / CHECK_WEIGHTS
-    tmp = weights.with_suffix(".tmp")
-    save_file(state, str(tmp))
-    tmp.chmod(0o644)
-    tmp.replace(weights)
+    weights = save_fp16(model, folder / CHECK_WEIGHTS, WORD_EMBEDDINGS)
     meta = {**meta, "weights": CHECK_WEIGHTS, "sha256": file_sha256(weights), "base_sha256": DEFAULT_MODEL_SHA256,
             "max_length": MAX_LENGTH}  # fmt: skip
     (folder / CHECK_META).write_text(json.dumps(meta, indent=2) + "\n")
@@ -174,8 +169,6 @@ class Checker:
 
     @staticmethod
     def text(candidate) -> str:
-        from askfront.answer.reader.verify import sentence_bounds
-
         a, b, _ = candidate.span()
         s, e = sentence_bounds(candidate.text, a, b)
         return marked(candidate.text[s:e], a - s, b - s, candidate.passage.title)

@@ -53,17 +53,23 @@ def base_model(base: Path | None = None) -> BertForQuestionAnswering:
 def export(model: BertForQuestionAnswering, folder: Path, meta: dict[str, Any]) -> Path:
     """Write the trained reader as fp16 safetensors without the (frozen, packaged) word embeddings, and
     ``reader.json`` with its sha256 and the settings it was trained with."""
+    weights = save_fp16(model, folder / WEIGHTS_FILE, WORD_EMBEDDINGS)
+    meta = {**meta, "weights": WEIGHTS_FILE, "sha256": file_sha256(weights), "base_sha256": DEFAULT_MODEL_SHA256}
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return weights
+
+
+def save_fp16(model, weights: Path, frozen: str) -> Path:
+    """Every weight of ``model`` but the ``frozen`` word embeddings, as fp16 safetensors, written aside
+    then renamed (the reader's and the answer checker's shipped files)."""
     from safetensors.torch import save_file
 
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu").half().contiguous() for k, v in model.state_dict().items() if k != WORD_EMBEDDINGS}
-    weights = folder / WEIGHTS_FILE
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").half().contiguous() for k, v in model.state_dict().items() if k != frozen}
     tmp = weights.with_suffix(".tmp")
     save_file(state, str(tmp))
     tmp.chmod(0o644)
     tmp.replace(weights)
-    meta = {**meta, "weights": WEIGHTS_FILE, "sha256": file_sha256(weights), "base_sha256": DEFAULT_MODEL_SHA256}
-    (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     return weights
 
 

@@ -8,7 +8,7 @@ read from the packaged embedding model, whose weights are sha-checked like every
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,7 @@ class Candidate:
     margin: float  # span score minus the window's no-answer score
     score: float = 0.0  # start + end logit of the span
     null: float = 0.0  # the window's no-answer score
+    _shown: tuple[int, int, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def rank(self) -> int:
@@ -75,7 +76,13 @@ class Candidate:
 
     def span(self) -> tuple[int, int, str]:
         """The answer as shown: whole words, brackets balanced, widened to a whole quantity, trimmed; its
-        characters in ``text`` and its words."""
+        characters in ``text`` and its words. Computed once: the type check, the answer checker's input, the
+        breakdown rule and the answer all ask for it."""
+        if self._shown is None:
+            self._shown = self._widened()
+        return self._shown
+
+    def _widened(self) -> tuple[int, int, str]:
         a, b = whole_words(self.text, self.start, self.end)
         a, b = whole_quantity(self.text, a, b)
         a, b = whole_name(self.text, a, b)
