@@ -18,6 +18,7 @@ from askfront.core.config import Settings
 from askfront.core.errors import ConfigError
 from askfront.index.build import build_index
 from askfront.index.embed import Embedder
+from askfront.index.manifest import FORMAT_VERSION
 from tests.conftest import DEMO, DEMO_META, write_manifest
 
 
@@ -183,7 +184,7 @@ def test_the_app_updates_an_index_built_by_an_older_askfront(tmp_path: Path, emb
     try:
         assert any("built by an older askfront; updating it" in line for line in lines)
         assert any("(0 embedded)" in line for line in lines)  # the vectors were reused, names added
-        assert service.answerer.retriever.index.manifest.format_version == 3
+        assert service.answerer.retriever.index.manifest.format_version == FORMAT_VERSION
         assert any(row.key == "sirte" for row in service.names())
     finally:
         service.close()
@@ -317,12 +318,13 @@ def test_a_question_waits_for_another_only_so_long(service: Service) -> None:
 def test_the_sources_panel_says_what_the_chat_says_of_each_passage(service: Service) -> None:
     import dataclasses as dc
 
-    from askfront.app.render import answer_markdown, passage_html
+    from askfront.app.render import answer_markdown, escape_markdown, passage_html
 
     answer = service.ask("How far is Abu Grain from Sirte?")
     shown = passage_html(service, answer.citations[0], answer)
     assert "Answers the question. How sure: " + answer.confidence in shown
-    assert "How sure: " + answer.confidence in answer_markdown(answer)  # the chat says the same words
+    chat = answer_markdown(answer)  # the chat says the same words (Markdown-escaped)
+    assert "How sure: " + escape_markdown(answer.confidence) in chat
     flat = service.ask("What is the population of Misrata?")
     assert flat.abstained and not flat.near and len(flat.closest) >= 2
     for c in flat.closest:

@@ -23,7 +23,10 @@ QUESTION = "How far is Abu Grain from Sirte?"
 
 def _search(settings: Settings, embedder: Embedder, query: str, **kw):
     index = Index.open(settings.index)
-    return Retriever(index, embedder, settings.retriever, settings.top_k).search(query, **kw)
+    try:
+        return Retriever(index, embedder, settings.retriever, settings.top_k).search(query, **kw)
+    finally:
+        index.close()  # an open version is held: no build removes it
 
 
 def test_demo_index_answers_the_distance_question_first(settings: Settings, counting: CountingEmbedder) -> None:
@@ -79,6 +82,7 @@ def test_only_added_or_changed_files_are_embedded_and_removed_ones_vanish(
     assert removed.removed == ["sub/kharkiv.md"]
     index = Index.open(settings.index)
     assert "sub/kharkiv.md" not in index.manifest.files
+    index.close()
     assert all(h.record.path != "sub/kharkiv.md" for h in _search(settings, counting, "hospital in Izium shelling"))
     assert len(list(settings.index.glob("v-*"))) == 1  # old versions are cleaned up
 

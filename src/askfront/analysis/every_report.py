@@ -34,30 +34,36 @@ def every_report(
     started = time.perf_counter()
     resolved = conversation.resolve(question, history)
     retriever = conversation.retriever
-    searched = len(retriever.reports_within(filters))
+    copies = retriever.index.manifest.copies  # a story filed twice is one report here
+    searched = len({copies.get(p, p) for p in retriever.reports_within(filters)})
     hits = retriever.search(resolved, top_k=min(MAX_POOL, max(POOL, PER_REPORT * searched)), filters=filters)
-    by_report: dict[str, list[Hit]] = {}
+    by_report: dict[str, list[Hit]] = {}  # story -> the passages of its first copy retrieved
+    also: dict[str, set[str]] = {}  # story -> its other copies retrieved
     for hit in hits:
-        group = by_report.setdefault(hit.record.path, [])
-        if len(group) < PER_REPORT:
+        story = hit.record.copy_of or hit.record.path
+        group = by_report.setdefault(story, [])
+        if group and group[0].record.path != hit.record.path:
+            also.setdefault(story, set()).add(hit.record.path)
+        elif len(group) < PER_REPORT:
             group.append(hit)
-    rows: list[tuple[Answer, Citation]] = []
-    for group in by_report.values():
+    rows: list[tuple[Answer, Citation, list[str]]] = []
+    for story, group in by_report.items():
         answer = conversation.answerer.answer(question, resolved, group)
         if not answer.abstained and answer.citations:
-            rows.append((answer, answer.citations[0]))
+            rows.append((answer, answer.citations[0], sorted(also.get(story, ()))))
     rows.sort(key=lambda row: (not date_key(row[1].date), date_key(row[1].date)))  # undated last
-    figures = [parse_figure(a.short_answer) for a, _ in rows]
-    things = [_counted(c) for _, c in rows]
-    periods = [period(c.quote) for _, c in rows]
+    figures = [parse_figure(a.short_answer) for a, _, _ in rows]
+    things = [_counted(c) for _, c, _ in rows]
+    periods = [period(c.quote) for _, c, _ in rows]
     flags = conflicts(figures, things, periods)
     elsewhen = other_periods(figures, things, periods)
     citations, table = [], []
-    for n, ((answer, cited), figure) in enumerate(zip(rows, figures, strict=True), 1):
+    for n, ((answer, cited, copied), figure) in enumerate(zip(rows, figures, strict=True), 1):
         citation = Citation(**{**vars(cited), "n": n})
         citations.append(citation)
         row = _row(answer, citation, figure, flags[n - 1])
-        table.append({**row, "counts": things[n - 1], "period": periods[n - 1], "other_period": elsewhen[n - 1]})
+        extra = {"counts": things[n - 1], "period": periods[n - 1], "other_period": elsewhen[n - 1], "copies": copied}
+        table.append({**row, **extra})
     disagree = spread([f for f, flag in zip(figures, flags, strict=True) if flag])
     result = _summary(question, resolved, table, citations, searched, disagree)
     conversation.note_filters(result, filters)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from askfront.core.errors import AskfrontError
 from askfront.core.types import Component
+from askfront.core.visible import visible
 from askfront.language.nlp import load_nlp, proper_runs
 from askfront.search.retrieve import Filters, Hit, Retriever
 
@@ -138,6 +139,7 @@ class Conversation:
                 f"{MAX_QUESTION_CHARS:,} characters"
             )
         started = time.perf_counter()
+        question = visible(question)  # read as it is displayed (a pasted soft hyphen or direction mark)
         history = history or []
         if history and _WHO_SAID.match(question.strip()):
             given = [a for a in history if not a.abstained and (a.citations or a.reports)]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import gradio as gr
 
     from askfront.app.service import Service
+    from askfront.index.store import ReportRow
 
 REFRESH_S = 2.0  # how often a tab checks whether another tab (or the corpus watcher) changed the index
 
@@ -108,7 +109,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             titles = [(f"{r.title} ({r.path})" if r.title != r.path else r.path, r.path) for r in rows]
             table, picks = names.listed("all")
             return (
-                service.status(), [[r.title, r.date or "undated", r.source, r.passages] for r in rows],
+                service.status(), [[_titled(r), r.date or "undated", r.source, r.passages] for r in rows],
                 gr.update(choices=titles), gr.update(choices=[r.path for r in rows]), service.generation,
                 table, picks, gr.update(choices=[("", ""), *picks["choices"]]), gr.update(choices=titles),
                 *timeline.view("", ()),
@@ -134,3 +135,8 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
 
         gr.api(api_ask, api_name="ask")
     return app
+
+
+def _titled(row: ReportRow) -> str:
+    """A report's title in the reports table, saying which report it copies (they count as one)."""
+    return f"{row.title} (copy of {row.copy_of})" if row.copy_of else row.title

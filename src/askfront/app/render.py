@@ -21,9 +21,14 @@ CONTEXT = 600  # characters of report text shown around a cited passage (cut at 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|\n+")
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-!|~>:.@])")
+
+
 def escape_markdown(text: str) -> str:
-    """Report text made inert for the chat's Markdown: HTML-escaped, Markdown punctuation backslashed."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-!|~>])", r"\\\1", html.escape(re.sub(r"\s+", " ", text), quote=False))
+    """Report text made inert for the chat's Markdown: HTML-escaped, Markdown punctuation backslashed, and
+    ':', '.' and '@' too, so no web or e-mail address in a report (a title, a quote) becomes a link: only
+    the recorded source address is one (``source_html``)."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(re.sub(r"\s+", " ", text), quote=False))
 
 
 def cite_link(turn: int, n: int) -> str:
@@ -112,13 +117,13 @@ def answer_markdown(answer: Answer, where: Callable[[Citation], str] = lambda c:
 def every_report_markdown(answer: Answer, turn: int, notes: list[str]) -> str:
     """An every-report answer: the summary, then one table row per report (sorted by report date), with
     its [n] link and the conflicting figures marked."""
-    from askfront.export.formats import figure_note
+    from askfront.export.formats import figure_note, report_label
 
     lines = [escape_markdown(answer.answer), "", "| | report date | report | answer | |", "|---|---|---|---|---|"]
     for row in answer.reports:
         note = figure_note(row)
         flag = "**conflicts**" if note == "conflicts" else escape_markdown(note)
-        title = escape_markdown(row["title"] or row["file"]).replace("|", "\\|")
+        title = escape_markdown(report_label(row)).replace("|", "\\|")
         short = escape_markdown(row["short_answer"]).replace("|", "\\|")
         lines.append(f"| {cite_link(turn, row['n'])} | {row['date'] or 'undated'} | {title} | {short} | {flag} |")
     return "\n".join(lines) + ("\n\n" + "\n\n".join(notes) if notes else "")

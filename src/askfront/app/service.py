@@ -76,6 +76,7 @@ class Service(CorpusEdits):
         self._paragraphs = LRU(PARAGRAPHS_KEPT)  # (index generation, report) -> paragraph starts, see where()
         self._trashed: list[tuple[Path, str]] = []  # (trash folder, corpus path) of deletions, latest last
         self.activity = ""  # what the background index update is doing, for the status line
+        self.behind = self.behind_why = ""  # since when, and why, the index is behind the corpus folder
         self.watcher: CorpusWatcher | None = None
 
     @classmethod
@@ -121,7 +122,14 @@ class Service(CorpusEdits):
 
     def ask(self, question: str, history: list[Answer] | None = None, filters: Filters | None = None) -> Answer:
         with self._answering():
-            return self.answerer.ask(question, history=history, filters=filters)
+            return self._noted(self.answerer.ask(question, history=history, filters=filters))
+
+    def _noted(self, answer: Answer) -> Answer:
+        """The answer, saying so when the index is behind the corpus folder."""
+        notice = self.behind_notice()
+        if notice:
+            answer.notice = f"{notice} {answer.notice}".strip()
+        return answer
 
     def every_report(
         self, question: str, history: list[Answer] | None = None, filters: Filters | None = None
@@ -130,7 +138,7 @@ class Service(CorpusEdits):
         from askfront.analysis.every_report import every_report
 
         with self._answering():
-            return every_report(self.answerer, question, history=history, filters=filters)
+            return self._noted(every_report(self.answerer, question, history=history, filters=filters))
 
     def aliases(self) -> dict[str, str]:
         from askfront.language.names import load_aliases
@@ -245,14 +253,15 @@ class Service(CorpusEdits):
         """Update the index from the corpus (incremental), then answer from the new one."""
         return self._rebuild()[0]
 
-    def _rebuild(self) -> tuple[str, bool | None]:
-        """The rebuild's message, and whether every file was indexed (None: another rebuild was running)."""
+    def _rebuild(self) -> tuple[str, str]:
+        """The rebuild's message, and why the index could not be brought up to date ('' when it was: a
+        report that could not be read is that report's line in the message, not a reason to retry)."""
         from askfront.answer.registry import load_answerer
-        from askfront.index.build import build_index
+        from askfront.index.build import build_index, prune_versions
         from askfront.index.store import live_version
 
         if not self._build_lock.acquire(blocking=False):
-            return "A rebuild is already running.", None
+            return "A rebuild is already running.", "another update of the index was running"
         try:
             messages: list[str] = []
             report = build_index(self.settings, self.embedder, log=messages.append, progress=True, parallel=False)
@@ -262,13 +271,14 @@ class Service(CorpusEdits):
                     old, self.answerer = self.answerer, fresh
                     self.generation += 1
                 old.retriever.index.close()  # no question holds it: they all take the lock
+                prune_versions(self.settings.index)  # the version it held, unless another reader holds it
             for line in messages:
                 self.log(line)
             self.log(f"askfront: rebuild: {report.summary()}")
-            return "\n".join([f"Rebuilt: {report.summary()}", *messages]), report.ok
+            return "\n".join([f"Rebuilt: {report.summary()}", *messages]), ""
         except AskfrontError as err:
             self.log(f"askfront: error: {err}")
-            return f"askfront: error: {err}", False
+            return f"askfront: error: {err}", _why(err, self.settings.index)
         finally:
             self._build_lock.release()
 
@@ -283,20 +293,32 @@ class Service(CorpusEdits):
 
     def sync(self) -> bool:
         """One background update after the corpus changed, its progress and outcome on the status line.
-        False when another rebuild was running (the watcher then tries again at its next scan: that
-        rebuild may have read the folder before the change)."""
+        False when the index could not be updated (another build holds it, a full disk): the watcher tries
+        again, and until then the status line and every answer say the index is behind and why."""
         self.activity = "updating the index from the corpus folder…"
         self.generation += 1  # the pages show the line
-        message, ok = self._rebuild()
+        message, why = self._rebuild()
         when = datetime.now().strftime("%H:%M:%S")
-        if ok is None:
-            self.activity = f"corpus changed {when}: indexed after the rebuild that is running"
-        elif ok:
-            self.activity = f"in step with the corpus folder ({when})"
+        if why:
+            self.behind = self.behind or f"the corpus folder changed at {when}"
+            self.behind_why = why
+            self.activity = f"index behind the corpus folder ({why}); trying again"
         else:
-            self.activity = f"corpus checked {when}: {message.splitlines()[0]}"
+            self.behind = self.behind_why = ""
+            first = message.splitlines()[0]
+            failed = " 0 failed" not in first
+            self.activity = f"corpus checked {when}: {first}" if failed else f"in step with the corpus folder ({when})"
         self.generation += 1
-        return ok is not None
+        return not why
+
+    def behind_notice(self) -> str:
+        """What every answer says while the index is behind the corpus folder ('' when it is not)."""
+        if not self.behind:
+            return ""
+        return (
+            f"The index is behind the corpus folder: {self.behind}, and the change could not be indexed yet "
+            f"({self.behind_why}); this answer does not see it. askfront keeps trying."
+        )
 
     def export(self, text: str, name: str = "askfront-answer.md") -> Path:
         """Write an export to a file called ``name`` for download; only the last ``EXPORTS_KEPT`` are kept.
@@ -326,6 +348,11 @@ class Service(CorpusEdits):
         with self._lock:
             self.answerer.retriever.index.close()
         self._exports.cleanup()
+
+
+def _why(err: AskfrontError, index_dir: Path) -> str:
+    """An update's error as the reason the index is behind (without the index folder's name)."""
+    return str(err).removeprefix(f"{index_dir}: ")
 
 
 def _format_of(index_dir: Path) -> int | None:

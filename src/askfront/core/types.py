@@ -105,6 +105,7 @@ class ChunkRecord:
     page: int | None  # the page where the passage starts
     text: str
     pages: tuple[int, ...] = ()  # where each page of its report starts (PDFs), for citations inside it
+    copy_of: str = ""  # the report this one copies (the same story filed twice), '' when none
 
     def page_at(self, offset: int) -> int | None:
         """The page of report character ``offset`` (inside this passage), or the passage's page."""

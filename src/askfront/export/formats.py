@@ -117,13 +117,20 @@ def figure_note(row: dict[str, Any]) -> str:
     return ""
 
 
+def report_label(row: dict[str, Any]) -> str:
+    """An every-report row's report: its title (or file), and the copies of it that count as this one."""
+    label = row.get("title") or row.get("file") or ""
+    copies = row.get("copies") or []
+    return f"{label} (copies: {', '.join(copies)})" if copies else label
+
+
 def _report_table(rows: list[dict[str, Any]]) -> list[str]:
     """Every report's answer as a Markdown table, sorted by report date, conflicting figures marked."""
     lines = ["| # | report date | report | answer | figures |", "|---|---|---|---|---|"]
     for r in rows:
         note = figure_note(r)
         flag = f"**{note}**" if note == "conflicts" else _cell(note)
-        report, date = _cell(r.get("title") or r.get("file")), _cell(r.get("date") or "undated")
+        report, date = _cell(report_label(r)), _cell(r.get("date") or "undated")
         lines.append(f"| [{r.get('n')}] | {date} | {report} | {_cell(r.get('short_answer'))} | {flag} |")
     return [*lines, ""]
 

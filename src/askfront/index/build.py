@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,8 +21,10 @@ from askfront import __version__
 from askfront.core.config import Settings
 from askfront.core.errors import REPAIR, BadIndexError, LoadError, one_line, shown
 from askfront.core.types import Chunk, Document
+from askfront.index import versions
 from askfront.index.annotate import extract
 from askfront.index.chunk import make_splitter, split_document
+from askfront.index.copies import find_copies
 from askfront.index.embed import TextEmbedder
 from askfront.index.manifest import FORMAT_VERSION, Manifest, index_identity
 from askfront.index.store import Index, live_version
@@ -100,33 +103,53 @@ def build_index(
     passes False: it does not fork while serving)."""
     started = time.perf_counter()
     index_dir = settings.index
-    index_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport()
-    with _exclusive(index_dir):
-        for stale in index_dir.glob(".build-*"):  # left by a build that was killed
-            shutil.rmtree(stale, ignore_errors=True)
-        previous = _open_previous(index_dir, log)
-        indexed = previous.manifest.files if previous is not None else {}
-        reusable = None
-        if previous is not None:
-            report.full_rebuild = previous.manifest.mismatch(index_identity(settings, embedder.sha256))
-            damaged = [] if report.full_rebuild else previous.verify()
-            if {"chunks.sqlite", "vectors.npy"} & set(damaged) or any(d.startswith("manifest") for d in damaged):
-                report.full_rebuild = f"index files damaged ({', '.join(damaged)})"
-            elif damaged:
-                report.repaired = f"index files damaged ({', '.join(damaged)}); rebuilt from the stored vectors"
-            elif previous.manifest.format_version != FORMAT_VERSION:
-                report.repaired = (
-                    f"index format {previous.manifest.format_version} -> {FORMAT_VERSION} "
-                    "(adds names and dates; vectors reused)"
-                )
-            else:
-                report.repaired = previous.stale(index_identity(settings, embedder.sha256))
-            if report.full_rebuild:
-                log(f"askfront: full rebuild: {report.full_rebuild}")
-            elif report.repaired:
-                log(f"askfront: rebuilding the index: {report.repaired}")
-            reusable = previous if not report.full_rebuild else None
+    try:
+        versions.claim(index_dir)
+        with _exclusive(index_dir):
+            _build(settings, embedder, report, log, progress, parallel)
+    except (OSError, sqlite3.Error) as err:  # a full or read-only disk: the live index is untouched, and
+        reason = getattr(err, "strerror", None) or one_line(err)  # nothing half-written is left
+        raise BadIndexError(f"{index_dir}: cannot write the index ({reason}); the live index is unchanged") from None
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _build(
+    settings: Settings,
+    embedder: TextEmbedder,
+    report: BuildReport,
+    log: Callable[[str], None],
+    progress: bool,
+    parallel: bool,
+) -> None:
+    """The build itself, under the index folder's lock (see ``build_index``)."""
+    index_dir = settings.index
+    for stale in index_dir.glob(".build-*"):  # left by a build that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    previous = _open_previous(index_dir, log)
+    indexed = previous.manifest.files if previous is not None else {}
+    reusable = None
+    if previous is not None:
+        report.full_rebuild = previous.manifest.mismatch(index_identity(settings, embedder.sha256))
+        damaged = [] if report.full_rebuild else previous.verify()
+        if {"chunks.sqlite", "vectors.npy"} & set(damaged) or any(d.startswith("manifest") for d in damaged):
+            report.full_rebuild = f"index files damaged ({', '.join(damaged)})"
+        elif damaged:
+            report.repaired = f"index files damaged ({', '.join(damaged)}); rebuilt from the stored vectors"
+        elif previous.manifest.format_version != FORMAT_VERSION:
+            report.repaired = (
+                f"index format {previous.manifest.format_version} -> {FORMAT_VERSION} "
+                "(adds names, dates and copies; vectors reused)"
+            )
+        else:
+            report.repaired = previous.stale(index_identity(settings, embedder.sha256))
+        if report.full_rebuild:
+            log(f"askfront: full rebuild: {report.full_rebuild}")
+        elif report.repaired:
+            log(f"askfront: rebuilding the index: {report.repaired}")
+        reusable = previous if not report.full_rebuild else None
+    try:
         entries = _read_corpus(settings, reusable, indexed, report, log, progress)
         report.removed = sorted(set(indexed) - {e.doc.path for e in entries})
         report.chunks = sum(len(e.chunks) for e in entries)
@@ -146,11 +169,20 @@ def build_index(
             report.embed_seconds = time.perf_counter() - embedding
             _publish(index_dir, settings, embedder, entries)
             report.written = True
+    finally:
         if previous is not None:
             previous.close()
-        _remove_old_versions(index_dir)
-    report.seconds = time.perf_counter() - started
-    return report
+    versions.remove_unused(index_dir, live_version(index_dir))
+
+
+def prune_versions(index_dir: Path) -> None:
+    """Remove old versions no reader holds any more (after the app closed the one it answered from);
+    skipped while a build runs (it removes them itself)."""
+    try:
+        with _exclusive(index_dir):
+            versions.remove_unused(index_dir, live_version(index_dir))
+    except (BadIndexError, OSError):
+        pass
 
 
 def verify_index(settings: Settings, embedder: TextEmbedder) -> list[str]:
@@ -296,21 +328,20 @@ def _publish(index_dir: Path, settings: Settings, embedder: TextEmbedder, entrie
         built_at=now.isoformat(timespec="seconds"),
         files={e.doc.path: e.sha256 for e in entries},
         indexed={e.doc.path: e.indexed_at or now.isoformat(timespec="seconds") for e in entries},
+        copies=find_copies([(e.doc.path, e.doc.text) for e in entries]),
     )
     building = index_dir / f".build-{stamp}"
     annotations = {e.doc.path: e.annotations for e in entries if e.annotations is not None}
-    write_version(building, manifest, [e.doc for e in entries], chunks, vectors, identity.hnsw_threshold, annotations)
+    try:
+        docs = [e.doc for e in entries]
+        write_version(building, manifest, docs, chunks, vectors, identity.hnsw_threshold, annotations)
+    except BaseException:  # a full disk: leave no half-written version taking the space
+        shutil.rmtree(building, ignore_errors=True)
+        raise
     _hold("written", index_dir)
     final = building.rename(index_dir / f"v-{stamp}")
     _hold("renamed", index_dir)
     publish(index_dir, final)
-
-
-def _remove_old_versions(index_dir: Path) -> None:
-    live = live_version(index_dir)
-    for old in index_dir.glob("v-*"):
-        if old != live:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager

@@ -5,6 +5,8 @@ Layout of the index folder::
     index/CURRENT          name of the live version folder (replaced atomically)
     index/v-<stamp>/       manifest.json, chunks.sqlite, vectors.npy, dense.faiss, bm25/
     index/.build-<...>/    a build in progress (left behind only by a crash; removed by the next build)
+    index/.in-use/         a lock per version, held by its readers (see askfront.index.versions)
+    index/.askfront-index  marks the folder as askfront's (it refuses to write into any other)
 
 A build writes a complete new version folder and only then points CURRENT at it, so a killed build
 never touches the index that readers load. Nothing is pickled.
@@ -15,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import numpy as np
 
 from askfront.core.errors import REPAIR, BadIndexError, one_line
 from askfront.core.types import Chunk, ChunkRecord, Document
+from askfront.index import versions
 from askfront.index.manifest import BM25_SETTINGS, Identity, Manifest
 from askfront.language.names import Dated, Mention
 
@@ -36,7 +38,6 @@ __all__ = ["BadIndexError", "ChunkRecord", "Index", "Manifest", "live_version"]
 
 NAMES_FROM = 3  # the first format that holds names and dated sentences
 CURRENT = "CURRENT"
-_VERSION_NAME = re.compile(r"v-[0-9A-Za-z]+")
 # Read errors that mean a damaged file, whichever library raised them.
 MANIFEST_SEAL = "manifest.sha256"  # the manifest's own checksum (it holds every other file's)
 _DAMAGE = (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, MemoryError, sqlite3.Error)
@@ -52,6 +53,7 @@ class ReportRow:
     source: str
     passages: int
     indexed_at: str
+    copy_of: str = ""  # the report this one copies ('' when none): it counts once with it
 
 
 def seal_of(manifest_text: str) -> str:
@@ -98,7 +100,7 @@ def live_version(index_dir: Path) -> Path | None:
         return None
     except (OSError, UnicodeDecodeError) as err:
         raise BadIndexError(f"{index_dir / CURRENT}: damaged ({one_line(err, 80)}); {REPAIR}") from None
-    if not _VERSION_NAME.fullmatch(name):
+    if not versions.VERSION_NAME.fullmatch(name):
         raise BadIndexError(f"{index_dir / CURRENT}: damaged (does not name an index version); {REPAIR}")
     return index_dir / name
 
@@ -144,6 +146,7 @@ class Index:
 
         self.folder = folder
         self.closed = False
+        self._held: int | None = None  # the in-use lock of this version (see versions.hold)
         try:
             text = (folder / "manifest.json").read_text(encoding="utf-8")
             seal = folder / MANIFEST_SEAL
@@ -176,13 +179,28 @@ class Index:
 
     @classmethod
     def open(cls, index_dir: Path) -> Index:
-        """Open the live version under ``index_dir``, with a clear error if there is none."""
-        version = live_version(index_dir)
-        if version is None:
-            raise BadIndexError(f"{index_dir}: no index yet; build it with: askfront index")
-        if not version.is_dir():
-            raise BadIndexError(f"{index_dir}: {CURRENT} points at missing {version.name}; rebuild: askfront index")
-        return cls(version)
+        """Open the live version under ``index_dir``, with a clear error if there is none. The version is
+        held (``versions.hold``) while open, so no build removes it; if a build replaced it between
+        reading CURRENT and holding it, the new live version is opened instead."""
+        for _attempt in range(20):
+            version = live_version(index_dir)
+            if version is None:
+                raise BadIndexError(f"{index_dir}: no index yet; build it with: askfront index")
+            held = versions.hold(index_dir, version.name)
+            try:
+                if not version.is_dir():
+                    raise BadIndexError(
+                        f"{index_dir}: {CURRENT} points at missing {version.name}; rebuild: askfront index"
+                    )
+                index = cls(version)
+            except BadIndexError:
+                versions.release(held)
+                if live_version(index_dir) != version:
+                    continue  # replaced while it was being opened: open the new one
+                raise
+            index._held = held
+            return index
+        raise BadIndexError(f"{index_dir}: the index kept changing while being opened; try again")
 
     def __len__(self) -> int:
         return self.manifest.chunks
@@ -235,7 +253,11 @@ class Index:
             [int(i) for i in ids],
         ).fetchall()
         rows = [_typed(row, _RECORD_TYPES) for row in rows]
-        by_id = {row[0]: ChunkRecord(*row[:-1], pages=tuple(json.loads(row[-1] or "[]"))) for row in rows}
+        copies = self.manifest.copies
+        by_id = {
+            row[0]: ChunkRecord(*row[:-1], pages=tuple(json.loads(row[-1] or "[]")), copy_of=copies.get(row[1], ""))
+            for row in rows
+        }
         return [by_id[i] for i in ids if i in by_id]
 
     @_guarded
@@ -337,8 +359,14 @@ class Index:
             "LEFT JOIN chunks c ON c.path = d.path GROUP BY d.path ORDER BY d.path"
         )
         when = self.manifest.indexed
-        return [ReportRow(*row, indexed_at=when.get(row[0], self.manifest.built_at)) for row in rows]
+        copies = self.manifest.copies
+        return [
+            ReportRow(*row, indexed_at=when.get(row[0], self.manifest.built_at), copy_of=copies.get(row[0], ""))
+            for row in rows
+        ]
 
     def close(self) -> None:
         self._db.close()
         self.closed = True
+        versions.release(self._held)  # a later build may now remove this version if it is not live
+        self._held = None

@@ -15,6 +15,7 @@ from askfront.ingest.reports import EXAMPLES_FILE, scan_corpus, sidecar_path
 from askfront.language.names import ALIASES_FILE
 
 Signature = tuple[tuple[str, int, int], ...]
+MAX_RETRY_S = 60.0  # longest wait between tries of an update that could not run (a full disk)
 
 
 def signature(corpus: Path) -> Signature:
@@ -34,24 +35,34 @@ def signature(corpus: Path) -> Signature:
 
 
 class CorpusWatcher:
-    """Calls ``on_change()`` from a background thread whenever ``signature(corpus)`` changes (and once at
-    the first check, for changes made while the app was not running). ``on_change`` returns when the
-    index is updated: True, and the signature it was called for is then the one seen; False when it
-    could not update now, and the next scan calls it again."""
+    """Calls ``on_change()`` from a background thread whenever ``signature(corpus)`` changed and then held
+    for one scan (a file still being copied in changes size or time between scans: it is indexed once it
+    is whole), and once at the first check, for changes made while the app was not running.
+
+    ``on_change`` returns True when the index is updated (the signature it was called for is then the one
+    seen); False when it could not update (another build holds the index, a full disk): the change is
+    tried again, at the next scan and then at growing intervals up to ``MAX_RETRY_S``, until it is indexed.
+    """
 
     def __init__(self, corpus: Path, every_s: float, on_change: Callable[[], bool]) -> None:
         self.corpus, self.every_s, self.on_change = corpus, every_s, on_change
-        self.seen: Signature | None = None
+        self.seen: Signature | None = None  # what the index was last updated for
+        self.last: Signature | None = None  # what the previous scan found
+        self.failures = 0  # updates that could not run since the last one that did
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def check(self) -> bool:
-        """One scan; runs ``on_change`` when the corpus changed. True if it did."""
-        now = signature(self.corpus)
-        if now == self.seen:
-            return False
+        """One scan; runs ``on_change`` when the corpus changed and held still since the last scan (or at
+        the first check). True if it ran."""
+        now, before = signature(self.corpus), self.last
+        self.last = now
+        if now == self.seen or (self.seen is not None and now != before):
+            return False  # unchanged, or still changing: wait for a scan that finds it still
         if self.on_change():
-            self.seen = now
+            self.seen, self.failures = now, 0
+        else:
+            self.failures += 1
         return True
 
     def start(self) -> None:
@@ -61,7 +72,7 @@ class CorpusWatcher:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
+        while not self._stop.wait(min(MAX_RETRY_S, self.every_s * 2 ** min(self.failures, 10))):
             try:
                 self.check()
             except Exception as err:  # never ends the thread: the next scan tries again

@@ -22,6 +22,7 @@ from askfront.core.errors import LoadError, one_line
 from askfront.core.formats import PlainYAML
 from askfront.core.registry import LOADERS
 from askfront.core.types import Document, iso_date_bounds
+from askfront.core.visible import count_hidden, visible, visible_with_offsets
 
 __all__ = ["Document", "LoadError", "load_document", "read_report", "scan_corpus"]
 
@@ -205,9 +206,24 @@ def parse_report(raw: RawReport) -> Document:
     doc = LOADERS.load(suffix)(raw.data, raw.rel)
     if raw.sidecar:
         _apply_metadata(doc, _sidecar_metadata(raw.sidecar, raw.path)[1])
+    _make_visible(doc)
     if not doc.text.strip():
         raise LoadError("no text found in the file")
     return doc
+
+
+def _make_visible(doc: Document) -> None:
+    """Remove the characters that change what is displayed without being seen (askfront.core.visible)
+    from the text (page starts moved with it) and the metadata, with a warning saying how many."""
+    hidden = count_hidden(doc.text) or sum(count_hidden(v) for v in (doc.title, doc.source, doc.date))
+    if not hidden:
+        return
+    doc.text, doc.pages = visible_with_offsets(doc.text, doc.pages)
+    doc.title, doc.source, doc.date = (" ".join(visible(v).split()) for v in (doc.title, doc.source, doc.date))
+    doc.warnings.append(
+        f"{hidden} invisible character{'s' if hidden != 1 else ''} removed (direction controls, zero-width "
+        "characters, soft hyphens or control codes), so the text reads as it is displayed"
+    )
 
 
 def load_document(path: Path, corpus: Path, max_bytes: int | None = None) -> Document:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from askfront.core.cache import LRU
 from askfront.core.errors import ConfigError
 from askfront.core.types import date_key, in_files
+from askfront.core.visible import visible
 
 MAX_QUERY_CHARS = 500  # a search is a few words or a phrase
 SNIPPET_CHARS = 80  # report text shown each side of a hit
@@ -53,7 +54,7 @@ def terms(query: str) -> list[Term]:
     if len(query) > MAX_QUERY_CHARS:
         raise ConfigError(f"the search is longer than {MAX_QUERY_CHARS} characters; search for a word or a phrase")
     found = []
-    for m in _TERM.finditer(query):
+    for m in _TERM.finditer(visible(query)):  # a soft hyphen pasted in a name finds the name
         words = (m.group(1) if m.group(1) is not None else m.group(2)).strip(" .,;:!?()[]")
         if words.strip():
             found.append(Term(fold(" ".join(words.split()))[0]))

@@ -48,6 +48,7 @@ class Passage:
     path: str = ""
     title_end: int = 0  # characters of ``text`` that are the report's title line (never an answer)
     title: str = ""  # the report's title (the answer checker reads it with the candidate's sentence)
+    report: str = ""  # the report counted for agreement: the one it copies, if it is a copy (index.copies)
 
 
 @dataclass
@@ -250,7 +251,8 @@ class ReaderAnswerer:
                 text = self.index.text(path, begin, end)
                 first = hits[ranks[0]]
                 title_end = _title_end(text, begin, first)
-                out.append(Passage(ranks[0], ranks, begin, text, path, title_end, first.record.title))
+                story = first.record.copy_of or path
+                out.append(Passage(ranks[0], ranks, begin, text, path, title_end, first.record.title, story))
         return sorted(out, key=lambda p: p.rank)
 
     def read(

@@ -350,11 +350,12 @@ def checked(question: str, typed: Sequence, checker, margin_weight: float) -> tu
 
 
 def reports_of(agreeing: Sequence) -> int:
-    """How many reports the agreeing candidates come from, copies counted once: two reports whose read
-    passages are the same text (a wire story filed twice, a file copied) are one report."""
+    """How many reports the agreeing candidates come from, copies counted once: a report the index found
+    to copy another (``Passage.report``) and two reports whose read passages are the same text (a wire
+    story filed twice, a file copied) are one report."""
     texts: dict[str, set[str]] = {}
     for c in agreeing:
-        texts.setdefault(c.passage.path, set()).add(" ".join(c.passage.text.split()))
+        texts.setdefault(c.passage.report or c.passage.path, set()).add(" ".join(c.passage.text.split()))
     groups: list[set[str]] = []
     for found in texts.values():
         same = [g for g in groups if g & found]
