@@ -3,9 +3,12 @@ exports cleaned, one size unit, and answers that stay right when many threads as
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
+import resource
 import shutil
+import signal
 import threading
 from pathlib import Path
 
@@ -334,3 +337,58 @@ def test_the_sources_panel_says_what_the_chat_says_of_each_passage(service: Serv
     first, second = (passage_html(service, c, near) for c in near.closest[:2])
     assert "it may answer the question" in first and "does not answer" not in first
     assert "it does not answer the question" in second
+
+
+@contextlib.contextmanager
+def _files_cut_at(limit: int):
+    """Every file this process writes from here is cut at ``limit`` bytes (as on a full disk)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)
+
+
+def test_a_failed_write_leaves_the_report_whole_and_no_partial_file(tmp_path: Path, service: Service) -> None:
+    corpus = service.settings.corpus
+    before = {p.name: p.read_bytes() for p in corpus.iterdir()}
+    bigger = tmp_path / "misrata-update.txt"
+    bigger.write_text(DEMO.read_text() + "\nMore fighting was reported on Friday.\n" * 200)
+    with _files_cut_at(1_500):
+        with pytest.raises(ConfigError, match=r"not replaced \(File too large\); the report is as it was"):
+            service.replace_report(DEMO.name, bigger)
+        added = service.add_reports([str(bigger)])
+        with pytest.raises(ConfigError) as edited:
+            service.set_metadata(DEMO.name, "A title " + "x" * 280, "", "y" * 1990)
+    assert added.startswith("Not added: misrata-update.txt: ") and "File too large" in added
+    assert "not saved (File too large)" in str(edited.value)
+    assert {p.name: p.read_bytes() for p in corpus.iterdir()} == before  # nothing cut, nothing partial left
+    assert service.ask("How far is Abu Grain from Sirte?").short_answer == "140 kilometers (about 85 miles)"
+
+
+def test_an_upload_never_takes_the_metadata_of_an_orphaned_sidecar(tmp_path: Path, service: Service) -> None:
+    corpus = service.settings.corpus
+    (corpus / "ferry.txt.meta.yaml").write_text("title: Old ferry title\nsource: a deleted report's source\n")
+    upload = tmp_path / "ferry.txt"
+    upload.write_text("Ferry report\n\nA ferry reached Valletta with 212 people on Tuesday.\n")
+    assert service.add_reports([str(upload)]) == "Added ferry-1.txt."
+    service.rebuild()
+    titles = {r.path: r.title for r in service.reports()}
+    assert titles["ferry-1.txt"] == "Ferry report" and "ferry.txt" not in titles
+
+
+def test_while_the_index_cannot_be_updated_every_answer_says_so(service: Service, tmp_path: Path) -> None:
+    (service.settings.corpus / "ferry.txt").write_text("Ferry report\n\nA ferry reached Valletta with 212 people.\n")
+    with (service.settings.index / ".lock").open("w") as held:  # as `askfront index` in another process holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert service.sync() is False
+        answer = service.ask("How far is Abu Grain from Sirte?")
+        assert "The index is behind the corpus folder" in answer.notice and "another 'askfront index'" in answer.notice
+        assert "index behind the corpus folder (another 'askfront index' is running" in service.status()
+    assert service.sync() is True  # the lock is gone: the retry indexes the change
+    answer = service.ask("How many people did the ferry carry to Valletta?")
+    assert answer.short_answer == "212" and "behind" not in answer.notice
+    assert "in step with the corpus folder" in service.status()

@@ -78,6 +78,42 @@ def test_unreadable_file_is_reported_and_skipped(demo_corpus: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"), reason="needs setpriv to drop root's bypass")
+def test_an_unreadable_or_too_deep_folder_keeps_its_reports_with_one_line(demo_corpus: Path) -> None:
+    sub = demo_corpus / "sub"
+    sub.mkdir()
+    (sub / "ferry.txt").write_text("Ferry report\n\nA ferry reached Valletta with 212 people on Tuesday.\n")
+    assert askfront("index", cwd=demo_corpus.parent).returncode == 0
+    deep = demo_corpus / "deep"
+    deep.mkdir()
+    os_path = os.open(deep, os.O_RDONLY)  # 150 nested folders: deeper than a path may be written
+    try:
+        for n in range(150):
+            os.mkdir(f"d{n:03d}" + "x" * 25, dir_fd=os_path)
+            inner = os.open(f"d{n:03d}" + "x" * 25, os.O_RDONLY, dir_fd=os_path)
+            os.close(os_path)
+            os_path = inner
+    finally:
+        os.close(os_path)
+    sub.chmod(0)
+    prefix = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search") if os.geteuid() == 0 else ()
+    try:
+        built = askfront("index", cwd=demo_corpus.parent, prefix=prefix)
+    finally:
+        sub.chmod(0o755)
+    assert built.returncode == 1 and "Traceback" not in built.stderr, built.stderr[-1000:]
+    errors = [line for line in built.stderr.splitlines() if line.startswith("askfront: error")]
+    assert len(errors) == 2 and all(len(line) < 500 for line in errors), errors
+    kept = "corpus/sub/ferry.txt: its folder cannot be read (Permission denied); kept the previously indexed"
+    assert kept in errors[1]
+    assert "cannot read the folder (File name too long)" in errors[0]
+    assert "0 removed" in built.stdout and "2 failed" in built.stdout
+    index = Index.open(demo_corpus.parent / "index")
+    assert "sub/ferry.txt" in index.manifest.files  # still searchable
+    index.close()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("step", HOLD_STEPS)
 def test_sigkill_mid_build_leaves_the_previous_index_intact(demo_corpus: Path, embedder, step: str) -> None:
     """`askfront index` is held at a named step (ASKFRONT_TEST_HOLD) and killed there, every time."""

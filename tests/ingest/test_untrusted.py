@@ -228,3 +228,16 @@ def test_other_bm25_settings_are_refused_and_rebuilt_without_re_embedding(
     report = build_index(settings, counting, log=lambda _: None, progress=False)
     assert report.repaired == "search settings changed (BM25 tokenizer)" and counting.encoded == before
     assert "140 kilometers" in _top(settings, counting)
+
+
+def test_a_file_that_vanished_is_not_called_a_broken_link(tmp_path: Path) -> None:
+    from askfront.ingest.reports import read_report
+
+    gone = tmp_path / "gone.txt"
+    gone.write_text("Report\n\nText.\n")
+    gone.unlink()  # removed between the scan and the read
+    with pytest.raises(LoadError, match=r"^file disappeared while indexing$"):
+        read_report(gone, tmp_path)
+    (tmp_path / "link.txt").symlink_to(tmp_path / "nowhere.txt")
+    with pytest.raises(LoadError, match=r"^broken symbolic link$"):
+        read_report(tmp_path / "link.txt", tmp_path)

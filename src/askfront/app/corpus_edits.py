@@ -15,6 +15,7 @@ import yaml
 
 from askfront.core.config import Settings
 from askfront.core.errors import ConfigError, LoadError, one_line, shown
+from askfront.core.formats import write_whole
 from askfront.core.registry import LOADERS
 from askfront.ingest.reports import (
     METADATA_KEYS,
@@ -101,11 +102,11 @@ class CorpusEdits:
                 name, data = self.check_upload(path, original)
                 target = self.settings.corpus / name
                 stem, suffix, n = target.stem, target.suffix, 1
-                while target.exists() or target.is_symlink():
+                while _taken(target):  # also by a metadata file left without its report: not inherited
                     target = self.settings.corpus / f"{stem}-{n}{suffix}"
                     n += 1
                 self.settings.corpus.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                write_whole(target, data)
                 lines.append(f"Added {target.name}.")
             except ConfigError as err:
                 lines.append(f"Not added: {err}")
@@ -163,7 +164,11 @@ class CorpusEdits:
         name, data = self.check_upload(upload, Path(upload).name, replacing=rel)
         if Path(name).suffix.lower() != path.suffix.lower():
             raise ConfigError(f"{Path(upload).name}: a {path.suffix} report can only be replaced by a {path.suffix}")
-        path.write_bytes(data)
+        try:
+            write_whole(path, data)  # a failure (a full disk) leaves the report as it was
+        except OSError as err:
+            reason = err.strerror or one_line(err)
+            raise ConfigError(f"{rel}: not replaced ({reason}); the report is as it was") from None
         self.log(f"askfront: replaced {shown(rel)}")
         return f"Replaced {rel}.\n" + self.rebuild()
 
@@ -184,9 +189,18 @@ class CorpusEdits:
         except LoadError as err:
             raise ConfigError(f"{err}; not overwritten, so nothing in it is lost: correct or delete it") from None
         sidecar = sidecar_path(path)
-        sidecar.write_text(_edited_metadata(text, meta, values, sidecar.name), encoding="utf-8")
+        try:
+            write_whole(sidecar, _edited_metadata(text, meta, values, sidecar.name).encode("utf-8"))
+        except OSError as err:
+            raise ConfigError(f"{sidecar.name}: not saved ({err.strerror or one_line(err)}); unchanged") from None
         self.log(f"askfront: metadata of {shown(rel)} updated")
         return f"Saved the title, date and source of {rel}.\n" + self.rebuild()
+
+
+def _taken(target: Path) -> bool:
+    """Whether an upload may not be written as ``target``: a report, a link or its metadata file is there."""
+    sidecar = sidecar_path(target)
+    return target.exists() or target.is_symlink() or sidecar.exists() or sidecar.is_symlink()
 
 
 def _edited_metadata(text: str, meta: dict, values: dict[str, str], name: str) -> str:

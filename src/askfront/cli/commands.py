@@ -12,6 +12,7 @@ from pathlib import Path
 
 from askfront.core.config import Settings
 from askfront.core.errors import AskfrontError, one_line, shown
+from askfront.core.formats import write_whole
 from askfront.core.types import in_files
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_ERROR = 0, 1, 2
@@ -126,7 +127,7 @@ def export(args: argparse.Namespace) -> int:
     text = export.render(answers, args.format)
     if args.out:
         try:
-            args.out.write_text(text, encoding="utf-8", newline="")
+            write_whole(args.out, text.encode("utf-8"))
         except OSError as err:
             raise AskfrontError(
                 f"{shown(args.out)}: cannot write the export ({err.strerror or one_line(err)})"

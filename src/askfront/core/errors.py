@@ -39,6 +39,13 @@ def one_line(err: BaseException, limit: int = 160) -> str:
     return " ".join(str(err).split())[:limit] or type(err).__name__
 
 
+SHOWN_CHARS = 300  # a longer path (150 nested folders) is shown by its start and end
+
+
 def shown(name: object) -> str:
-    """A path or name for one output line: control characters (newlines, tabs, escapes) as \\n, \\x1b…"""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(name))
+    """A path or name for one output line: control characters (newlines, tabs, escapes) as \\n, \\x1b…;
+    a very long one shortened in the middle."""
+    text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(name))
+    if len(text) > SHOWN_CHARS:
+        text = f"{text[: SHOWN_CHARS // 2 - 1]}…{text[-(SHOWN_CHARS // 2) :]}"
+    return text

@@ -1,13 +1,17 @@
 """Safe readers and writers of plain formats every stage uses: YAML without anchors or aliases, CSV that
-a spreadsheet will not run as formulas, and report text that a Markdown renderer shows as text."""
+a spreadsheet will not run as formulas, report text that a Markdown renderer shows as text, and files
+written whole or not at all."""
 
 from __future__ import annotations
 
 import csv
 import html
 import io
+import os
 import re
+import secrets
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -54,3 +58,19 @@ def inert_markdown(text: object) -> str:
     that open links, images, code and emphasis backslashed, on one line."""
     flat = " ".join(str(text).split())
     return _MARKDOWN_ACTIVE.sub(r"\\\1", html.escape(flat, quote=False))
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: into a hidden file beside it (never indexed: hidden names are
+    skipped), flushed to disk, then renamed over it. On any failure (a full disk) the previous file is
+    untouched and the partial one removed; the error is raised."""
+    part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        with part.open("xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise

@@ -230,7 +230,14 @@ def _read_corpus(
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
     entries: list[_Entry] = []
     scan = scan_corpus(settings.corpus)
-    for rel, reason in scan.refused.items():
+    refused = dict(scan.refused)
+    for folder, reason in scan.unreadable.items():  # its reports are unknown now: keep what was indexed
+        inside = [rel for rel in indexed if rel.startswith(f"{folder}/") and rel not in refused]
+        why = f"its folder cannot be read {reason.removeprefix('cannot read the folder ')}"
+        refused.update({rel: why for rel in inside})
+        if not inside:
+            refused[f"{folder}/"] = reason
+    for rel, reason in refused.items():
         if previous is not None and rel in indexed:
             entries.append(_reuse(previous, rel, indexed[rel]))
             reason += "; kept the previously indexed version"

@@ -44,22 +44,43 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*\r?\n", re.DOTAL
 
 @dataclass
 class Scan:
-    """The report files found under a corpus folder, and the ones refused (corpus path -> why)."""
+    """The report files found under a corpus folder, the ones refused (corpus path -> why), and the
+    folders that could not be read (corpus path -> why: their reports are unknown, not removed)."""
 
     files: list[Path] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 def scan_corpus(corpus: Path) -> Scan:
     """Report files below ``corpus`` (subfolders included, hidden names skipped), sorted. Symbolic links
     are followed only to regular files inside the corpus; links to folders are not followed; FIFOs,
-    sockets and devices are refused (each with its reason), so nothing outside the corpus is read."""
+    sockets and devices are refused (each with its reason), so nothing outside the corpus is read.
+    A folder that cannot be read (no permission, a path too long) is listed in ``unreadable``."""
     if not corpus.is_dir():
         raise LoadError(f"{corpus}: corpus folder not found")
     root = corpus.resolve()
     scan = Scan()
-    for folder, dirs, names in os.walk(corpus, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+
+    def rel(path: Path | str) -> str:
+        return Path(path).relative_to(corpus).as_posix()
+
+    def unreadable(err: OSError) -> None:
+        scan.unreadable[rel(err.filename) if err.filename else "."] = f"cannot read the folder ({_why(err)})"
+
+    for folder, dirs, names in os.walk(corpus, followlinks=False, onerror=unreadable):
+        kept = []
+        for d in sorted(d for d in dirs if not d.startswith(".")):
+            try:
+                link = Path(folder, d).is_symlink()
+            except OSError as err:
+                scan.unreadable[rel(Path(folder, d))] = f"cannot read the folder ({_why(err)})"
+                continue
+            if link:
+                scan.refused[rel(Path(folder, d))] = "symbolic link to a folder; not followed"
+            else:
+                kept.append(d)
+        dirs[:] = kept
         for name in names:
             path = Path(folder, name)
             if name.startswith(".") or path.suffix.lower() not in LOADERS:
@@ -68,15 +89,15 @@ def scan_corpus(corpus: Path) -> Scan:
                 continue
             reason = _refusal(path, root)
             if reason:
-                scan.refused[path.relative_to(corpus).as_posix()] = reason
+                scan.refused[rel(path)] = reason
             else:
                 scan.files.append(path)
-        for d in dirs:
-            if Path(folder, d).is_symlink():
-                scan.refused[Path(folder, d).relative_to(corpus).as_posix()] = "symbolic link to a folder; not followed"
-        dirs[:] = [d for d in dirs if not Path(folder, d).is_symlink()]
     scan.files.sort()
     return scan
+
+
+def _why(err: OSError) -> str:
+    return err.strerror or one_line(err)
 
 
 def find_reports(corpus: Path) -> list[Path]:
@@ -93,7 +114,7 @@ def _refusal(path: Path, root: Path) -> str:
                 return "symbolic link to a file outside the corpus folder; not read"
         mode = path.stat().st_mode
     except FileNotFoundError:
-        return "broken symbolic link"
+        return "broken symbolic link" if os.path.islink(path) else "file disappeared while indexing"
     except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop on older Pythons
         return f"cannot read ({one_line(err)})"
     if not stat.S_ISREG(mode):
