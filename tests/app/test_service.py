@@ -287,6 +287,25 @@ def test_delete_moves_to_trash_and_undo_restores(service: Service) -> None:
         service.undo_delete()
 
 
+def test_undo_survives_a_restart_and_each_tab_undoes_its_own(service: Service, embedder: Embedder) -> None:
+    corpus = service.settings.corpus
+    (corpus / "ferry.txt").write_text("Ferry report\n\nA ferry reached Valletta with 212 people.\n")
+    service.rebuild()
+    first = service.trash("ferry.txt")  # one tab deletes the ferry report, another the demo report
+    second = service.trash(DEMO.name)
+    service.close()  # the app stops; the trash stays on disk
+    again = Service(service.settings, embedder, load_answerer(service.settings, embedder))
+    try:
+        assert [rel for _, rel in again.trash_entries()] == [DEMO.name, "ferry.txt"] and again.can_undo
+        assert again.undo_delete(first).startswith("Restored ferry.txt.")  # the first tab's own, not the newest
+        assert (corpus / "ferry.txt").exists() and not (corpus / DEMO.name).exists()
+        assert again.undo_delete().startswith(f"Restored {DEMO.name}.")  # no entry: the newest
+        with pytest.raises(ConfigError, match="no longer in the trash"):
+            again.undo_delete(second)
+    finally:
+        again.close()
+
+
 def test_a_question_waits_for_another_only_so_long(service: Service) -> None:
     held, release = threading.Event(), threading.Event()
 

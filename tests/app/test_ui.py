@@ -614,3 +614,48 @@ def test_every_report_names_and_timeline_in_the_browser(browser, disagreeing_app
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
     assert [(r["date"], r["file"], r["date_as_written"]) for r in rows] == [("2016-04-26", "mosul.md", "April 26")]
     page.close()
+
+
+def _files_holding(folder: Path, token: bytes) -> list[str]:
+    """Files under ``folder`` whose bytes hold ``token``."""
+    found = []
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink() and token in path.read_bytes():
+                found.append(str(path.relative_to(folder)))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.browser
+def test_nothing_of_a_deleted_report_is_left_in_temporary_files(browser, tmp_path: Path) -> None:
+    work, temp = tmp_path / "work", tmp_path / "tmp"
+    (work / "corpus").mkdir(parents=True)
+    temp.mkdir()
+    shutil.copy(DEMO, work / "corpus")
+    (temp / "askfront-999999-old").mkdir()  # left by an app that was killed: removed at the next start
+    port = free_port()
+    proc = start_app(work, port, env={"TMPDIR": str(temp)})
+    try:
+        page = _open(browser, f"http://127.0.0.1:{port}/")
+        memo = tmp_path / "memo.txt"
+        memo.write_text("Leaked memo\n\nThe informant Zaid Qasimi counted 317 trucks at the Jufra depot.\n")
+        assert _upload(page, memo).startswith("Added memo.txt.")
+        _ask(page, "How many trucks did the informant count at the Jufra depot?")
+        _last_answer(page, "317")
+        page.wait_for_timeout(2000)  # the conversation's exports are written after the answer
+        held = _files_holding(temp, b"Qasimi")
+        assert held and all(p.startswith(f"askfront-{proc.pid}-") for p in held), held  # uploads, exports
+        assert not (temp / "askfront-999999-old").exists()
+        _reports_panel(page)
+        _choose(page, "#report-pick", "memo.txt")
+        page.locator("#delete-report").click()
+        page.locator("#confirm-delete").click()
+        _wait_index_message(page, "Deleted memo.txt")
+        assert _files_holding(temp, b"Qasimi") == []  # its upload, the exports quoting it
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert not list(temp.glob("askfront-*")) and _files_holding(temp, b"Qasimi") == []  # its folder went with it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,33 @@ def test_bad_grid_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "q.jsonl").write_text('{"question": "x?", "answers": []}\n')
     done = askfront("eval", "q.jsonl", "--grid", "colour=red", cwd=tmp_path)
     assert done.returncode == 2 and "--grid 'colour=red': use NAME=V1,V2" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("deep.jsonl", "[" * 100_000 + "]" * 100_000, r"deep.jsonl:1: skipped malformed question \(nested too"),
+        ("types.jsonl", '{"question": {"a": 1}, "answers": "x"}\n', "types.jsonl:1: skipped malformed question"),
+        ("list.jsonl", "[1, 2]\n", "list.jsonl:1: skipped malformed question"),
+        ("deep.json", '{"data": ' + "[" * 100_000 + "]" * 100_000 + "}", r"not a SQuAD file \(nested too deeply\)"),
+        ("nocontext.json", json.dumps({"data": [{"title": "T", "paragraphs": [{"qas": []}]}]}), "T paragraph 0"),
+        ("qas.json", json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": "no"}]}]}), "paragraph 0: skipped"),
+        ("data.json", json.dumps({"data": {"x": 1}}), r'not a SQuAD file \(TypeError: "data" is not a list'),
+        ("article.json", json.dumps({"data": [5]}), "article 0: skipped"),
+    ],
+)
+def test_malformed_question_files_are_one_line_each(tmp_path: Path, capsys, name: str, content: str, says: str) -> None:
+    from askfront.cli import main as cli
+
+    (tmp_path / name).write_text(content)
+    code = cli.main(["eval", str(tmp_path / name), "--index", str(tmp_path / "index")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert re.search(says, err), err
+    assert all(len(line) < 400 for line in err.splitlines())
+
+
+def test_a_question_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"question": "How far is Abu Grain from Sirte?", "answers": ["140 kilometers"]}\n')
+    assert question_files.read_questions(path)[0].answers == ("140 kilometers",)

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import yaml
 
+from askfront.app.scratch import Scratch
 from askfront.core.config import Settings
 from askfront.core.errors import ConfigError, LoadError, one_line, shown
 from askfront.core.formats import write_whole
 from askfront.core.registry import LOADERS
 from askfront.ingest.reports import (
     METADATA_KEYS,
+    SIDECAR_SUFFIX,
     RawReport,
     parse_metadata,
     parse_report,
@@ -62,7 +64,7 @@ class CorpusEdits:
     settings: Settings
     log: Callable[[str], None]
     rebuild: Callable[[], str]
-    _trashed: list[tuple[Path, str]]
+    scratch: Scratch
 
     def check_upload(self, path: str | Path, original: str, replacing: str = "") -> tuple[str, bytes]:
         """The safe name and bytes of an upload that can be indexed; ConfigError with a one-line reason
@@ -125,7 +127,17 @@ class CorpusEdits:
     def delete_report(self, rel: str) -> str:
         """Move a report (and its metadata file) to the corpus's trash folder (never indexed), then
         rebuild; ``undo_delete`` puts it back."""
+        self.trash(rel)
+        return f"Deleted {rel} (kept in {TRASH}/ until you empty it; Undo puts it back).\n" + self.rebuild()
+
+    def trash(self, rel: str) -> str:
+        """Move a report and its metadata file to ``corpus/.trash/<when>/``; returns that entry's name
+        (what ``undo_delete`` takes). Its copies in the app's temporary folder are removed."""
         path = self.corpus_file(rel)
+        try:
+            data = path.read_bytes() if path.stat().st_size <= self.settings.max_file_bytes else b""
+        except OSError:
+            data = b""
         folder = self.settings.corpus / TRASH / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -133,19 +145,35 @@ class CorpusEdits:
         sidecar = sidecar_path(path)
         if sidecar.exists():
             sidecar.rename(sidecar_path(target))
-        self._trashed.append((folder, rel))
-        self.log(f"askfront: deleted {shown(rel)} (moved to {shown(str(folder))})")
-        return f"Deleted {rel} (kept in {TRASH}/ until you empty it; Undo puts it back).\n" + self.rebuild()
+        copies = self.scratch.forget(rel, data) if data else 0  # its uploads and the exports quoting it
+        self.log(f"askfront: deleted {shown(rel)} (moved to {shown(str(folder))}; {copies} temporary copies removed)")
+        return folder.name
+
+    def trash_entries(self) -> list[tuple[str, str]]:
+        """(entry, corpus path) of every report in the trash, newest first: kept on disk, so Undo
+        survives a restart."""
+        trash = self.settings.corpus / TRASH
+        entries = []
+        for folder in sorted(trash.iterdir(), reverse=True) if trash.is_dir() else ():
+            files = [p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(SIDECAR_SUFFIX)]
+            if folder.is_dir() and len(files) == 1:
+                entries.append((folder.name, files[0].relative_to(folder).as_posix()))
+        return entries
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._trashed)
+        return bool(self.trash_entries())
 
-    def undo_delete(self) -> str:
-        """Put the last deleted report (and its metadata) back where it was, then rebuild."""
-        if not self._trashed:
+    def undo_delete(self, entry: str = "") -> str:
+        """Put a deleted report (and its metadata) back where it was, then rebuild: the trash ``entry``
+        (a tab's own last deletion), or the newest one."""
+        entries = dict(self.trash_entries())
+        if entry and entry not in entries:
+            raise ConfigError(f"{entry}: no longer in the trash (restored or emptied)")
+        if not entries:
             raise ConfigError("nothing to undo")
-        folder, rel = self._trashed[-1]
+        entry = entry or next(iter(entries))
+        folder, rel = self.settings.corpus / TRASH / entry, entries[entry]
         source, target = folder / rel, self.settings.corpus / rel
         if target.exists() or target.is_symlink():
             raise ConfigError(f"{rel}: a report of that name is in the corpus again; not overwritten")
@@ -153,7 +181,6 @@ class CorpusEdits:
         source.rename(target)
         if sidecar_path(source).exists():
             sidecar_path(source).rename(sidecar_path(target))
-        self._trashed.pop()
         shutil.rmtree(folder, ignore_errors=True)
         self.log(f"askfront: restored {shown(rel)}")
         return f"Restored {rel}.\n" + self.rebuild()

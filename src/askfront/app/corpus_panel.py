@@ -38,7 +38,9 @@ class ReportsPanel:
             with gr.Row():
                 self.save = gr.Button("Save title, date and source", elem_id="save-meta")
                 self.delete = gr.Button("Delete this report", variant="stop", elem_id="delete-report")
-                self.undo = gr.Button("Undo delete", visible=False, elem_id="undo-delete")
+                # the trash is on disk: after a restart, Undo restores the newest deletion
+                self.undo = gr.Button("Undo delete", visible=service.can_undo, elem_id="undo-delete")
+                self.deleted = gr.State([])  # this tab's deletions (trash entries), latest last
             with gr.Row():
                 self.confirm_text = gr.Markdown("", visible=False, elem_id="confirm-delete-text")
                 self.confirm = gr.Button("Yes, delete it", variant="stop", visible=False, elem_id="confirm-delete")
@@ -80,11 +82,16 @@ class ReportsPanel:
             text = f"Delete **{escape_markdown(chosen(rel))}**? It moves to the corpus's trash folder."
             return gr.update(value=text, visible=True), gr.update(visible=True)
 
-        def delete(rel):
-            return service.delete_report(chosen(rel)), hidden, hidden, gr.update(visible=True), *index_view()
+        def delete(rel, deleted):
+            entry = service.trash(chosen(rel))
+            message = f"Deleted {rel} (kept in the trash folder until you empty it; Undo puts it back).\n"
+            message += service.rebuild()
+            return message, hidden, hidden, gr.update(visible=True), [*deleted, entry], *index_view()
 
-        def undo():
-            return service.undo_delete(), gr.update(visible=service.can_undo), *index_view()
+        def undo(deleted):
+            """This tab's last deletion goes back (not another tab's); without one, the newest in the trash."""
+            message = service.undo_delete(deleted[-1] if deleted else "")
+            return message, gr.update(visible=service.can_undo), deleted[:-1], *index_view()
 
         def replace(rel, path):
             if not rel or not path:
@@ -99,8 +106,13 @@ class ReportsPanel:
             (self.report.change, lambda _rel: (hidden, hidden), self.report, confirm),
             (self.save.click, save, [self.report, self.title, self.date, self.source], [self.rebuilt, *view]),
             (self.delete.click, confirm_delete, self.report, confirm),
-            (self.confirm.click, delete, self.report, [self.rebuilt, *confirm, self.undo, *view]),
-            (self.undo.click, undo, None, [self.rebuilt, self.undo, *view]),
+            (
+                self.confirm.click,
+                delete,
+                [self.report, self.deleted],
+                [self.rebuilt, *confirm, self.undo, self.deleted, *view],
+            ),
+            (self.undo.click, undo, self.deleted, [self.rebuilt, self.undo, self.deleted, *view]),
             (self.replace.click, replace, [self.report, self.replacement], [self.rebuilt, self.replacement, *view]),
         ):
             event(page_errors(fn), inputs, outputs, api_visibility="private")

@@ -4,8 +4,12 @@ page served behind the web guard with its CSS and JS assets."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from askfront.core.config import Settings
+
+if TYPE_CHECKING:
+    from askfront.app.scratch import Scratch
 
 UPLOAD_CEILING = 5  # times max_file_mb that the web server receives at all (see serve)
 
@@ -35,11 +39,21 @@ def trust_proxies(settings: Settings) -> None:
     os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
 
 
+def keep_temporary_files_in(scratch: Scratch) -> None:
+    """Every temporary file of this process (uploads as received, Gradio's cache) goes into the app's own
+    folder, removed when the app stops; set before Gradio is imported (it reads GRADIO_TEMP_DIR then)."""
+    import tempfile
+
+    os.environ["GRADIO_TEMP_DIR"] = str(scratch.web())
+    tempfile.tempdir = str(scratch.folder)
+
+
 def serve(settings: Settings) -> None:
     """Start the app: load everything once, print the URL, serve until interrupted."""
     from starlette.middleware import Middleware
 
     from askfront.app.assets import asset
+    from askfront.app.floods import limit_floods
     from askfront.app.page import build_ui
     from askfront.app.service import Service
     from askfront.app.web import WebGuard, allowed_hosts
@@ -48,6 +62,8 @@ def serve(settings: Settings) -> None:
     hosts = allowed_hosts(host, settings.allowed_hosts.split(","))
     trust_proxies(settings)
     service = Service.start(settings)
+    keep_temporary_files_in(service.scratch)
+    limit_floods()
     service.watch()  # reports copied into corpus/ while the app runs are indexed in the background
     stop_on_sigterm()
     app = build_ui(service, logout=auth is not None)
@@ -68,7 +84,7 @@ def serve(settings: Settings) -> None:
             auth_message="askfront — ask the reports. Log in to continue.",
             js=asset("page.js"),
             show_error=True,  # Gradio's own refusals (e.g. of an upload) show their message, not "Error"
-            app_kwargs={"middleware": [Middleware(WebGuard, hosts=hosts)]},
+            app_kwargs={"middleware": [Middleware(WebGuard, hosts=hosts, body_timeout_s=settings.body_timeout_s)]},
         )
     finally:
         service.close()

@@ -15,7 +15,6 @@ import hashlib
 import re
 import shutil
 import sys
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from askfront.app.corpus_edits import CorpusEdits
+from askfront.app.scratch import Scratch
 from askfront.core.cache import LRU
 from askfront.core.config import Settings
 from askfront.core.errors import AskfrontError, one_line
@@ -69,12 +69,13 @@ class Service(CorpusEdits):
         self.generation = 0  # counts swaps of the answerer, so every tab can tell that the index changed
         self._lock = threading.RLock()  # the answerer and its index
         self._build_lock = threading.Lock()  # one rebuild at a time from this app
-        self._exports = tempfile.TemporaryDirectory(prefix="askfront-export-")  # removed at exit
+        self.scratch = Scratch.open()  # uploads, exports and the web framework's files: removed at exit
+        self._exports = self.scratch.folder / "exports"
+        self._exports.mkdir()
         self._exported: deque[Path] = deque()
         self._export_count = 0
         self._written: dict[tuple[str, str], Path] = {}  # (extension, content sha256) -> its export file
         self._paragraphs = LRU(PARAGRAPHS_KEPT)  # (index generation, report) -> paragraph starts, see where()
-        self._trashed: list[tuple[Path, str]] = []  # (trash folder, corpus path) of deletions, latest last
         self.activity = ""  # what the background index update is doing, for the status line
         self.behind = self.behind_why = ""  # since when, and why, the index is behind the corpus folder
         self.watcher: CorpusWatcher | None = None
@@ -329,7 +330,7 @@ class Service(CorpusEdits):
             if same in self._written and self._written[same].exists():
                 return self._written[same]
             self._export_count += 1
-            folder = Path(self._exports.name) / str(self._export_count)
+            folder = self._exports / str(self._export_count)
             folder.mkdir()
             path = folder / Path(name).name
             path.write_text(text, encoding="utf-8", newline="")
@@ -347,7 +348,7 @@ class Service(CorpusEdits):
             self.watcher.stop()
         with self._lock:
             self.answerer.retriever.index.close()
-        self._exports.cleanup()
+        self.scratch.close()
 
 
 def _why(err: AskfrontError, index_dir: Path) -> str:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -26,6 +27,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 FREE_FAILURES = 5  # wrong passwords allowed before waits start (typos happen)
 MAX_WAIT_S = 300.0  # the longest wait between attempts once throttled
+# Request bodies received at once; more are refused (503). Uploads are a person's files: a newsroom
+# uploads a handful at a time; hundreds at once is a flood.
+MAX_BODIES = 64
 _ANY = ("0.0.0.0", "::", "")
 
 
@@ -99,12 +103,22 @@ class LoginThrottle:
                 self._failures[address] = (count + 1, self.clock())
 
 
-class WebGuard:
-    """ASGI middleware: refuse foreign Host headers; throttle POST /login."""
+class BodyTimeout(Exception):
+    """A request body stalled for longer than the guard's ``body_timeout_s``."""
 
-    def __init__(self, app: ASGIApp, hosts: set[str], throttle: LoginThrottle | None = None) -> None:
+
+class WebGuard:
+    """ASGI middleware: refuse foreign Host headers; throttle POST /login; drop request bodies that stall
+    (408) and refuse bodies beyond ``MAX_BODIES`` at once (503), so stalled uploads cannot take every
+    file descriptor."""
+
+    def __init__(
+        self, app: ASGIApp, hosts: set[str], throttle: LoginThrottle | None = None, body_timeout_s: float = 20.0
+    ) -> None:
         self.app, self.hosts = app, hosts
         self.throttle = throttle or LoginThrottle()
+        self.body_timeout_s = body_timeout_s
+        self.bodies = 0  # requests whose body is being received now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -122,7 +136,36 @@ class WebGuard:
         if scope["type"] == "http" and scope.get("method") == "POST" and scope.get("path", "").rstrip("/") == "/login":
             await self._login(scope, receive, send)
             return
+        if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH"):
+            await self._with_body(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+    async def _with_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a request with a body on, each part of the body awaited at most ``body_timeout_s``."""
+        if self.bodies >= MAX_BODIES:
+            await _refuse(scope, send, 503, "askfront: error: too many uploads at once; try again in a moment")
+            return
+        started: list[bool] = []
+
+        async def timed() -> dict[str, Any]:
+            try:
+                return await asyncio.wait_for(receive(), self.body_timeout_s)
+            except TimeoutError:
+                raise BodyTimeout from None
+
+        async def noting(event: dict[str, Any]) -> None:
+            started.append(True)
+            await send(event)
+
+        self.bodies += 1
+        try:
+            await self.app(scope, timed, noting)
+        except BodyTimeout:
+            if not started:  # the connection is closed after this answer: its descriptor is freed
+                await _refuse(scope, send, 408, f"askfront: error: the upload stalled for {self.body_timeout_s:g} s")
+        finally:
+            self.bodies -= 1
 
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The socket peer: uvicorn rewrites "client" from X-Forwarded-For only for the trusted proxies

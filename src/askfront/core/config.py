@@ -98,6 +98,10 @@ class Settings:
     # one takes well under this (measured on the demo, Sapphire Rapids, 2 cores: p95 0.1 s; five questions of
     # 2,000 characters 0.13-1.3 s).
     ask_wait_s: float = 20.0
+    # An upload (any request body) that sends nothing for this long (seconds) is dropped with 408: a
+    # flood of stalled uploads would otherwise hold a file descriptor each until the app runs out. A real
+    # upload on a slow link sends a packet well within this.
+    body_timeout_s: float = 20.0
 
     def __post_init__(self) -> None:
         """Refuse impossible values when the settings are made, not deep inside a run."""
@@ -131,6 +135,7 @@ class Settings:
             "hnsw_threshold",
             "max_file_mb",
             "llm_timeout",
+            "body_timeout_s",
         )
         for name in positive:
             value = getattr(self, name)
