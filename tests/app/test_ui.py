@@ -659,3 +659,28 @@ def test_nothing_of_a_deleted_report_is_left_in_temporary_files(browser, tmp_pat
         proc.terminate()
         proc.wait(timeout=30)
     assert not list(temp.glob("askfront-*")) and _files_holding(temp, b"Qasimi") == []  # its folder went with it
+
+
+@pytest.mark.browser
+def test_what_the_chat_shows_is_what_the_report_says_and_no_address_becomes_a_link(page, corpus: Path) -> None:
+    before = len(scan_corpus(corpus).files)
+    (corpus / "checkpoint.txt").write_text(
+        "Checkpoint report\n\nOfficials at the Ras Lanuf checkpoint said \u202e91\u202c fighters crossed on "
+        "Sunday, as posted on www.evil.example/list and https://evil.example/post by Haf\u00adtar's office.\n"
+    )
+    (corpus / "checkpoint.txt.meta.yaml").write_text(
+        "title: Statement at http://evil.example/x and www.evil.example\nsource: https://example.org/checkpoint\n"
+    )
+    try:
+        page.locator("#index-status").get_by_text(f"Index: {before + 1} reports").wait_for(timeout=120_000)
+        _ask(page, "How many fighters crossed at the Ras Lanuf checkpoint?")
+        bot = _last_answer(page, "91")
+        shown = bot.inner_text()
+        assert "91 fighters crossed" in shown and "\u202e" not in shown and "Haftar's office" in shown
+        links = bot.locator("a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+        assert [h for h in links if not h.startswith("#cite-")] == ["https://example.org/checkpoint"], links
+        assert "www.evil.example" in shown and "http://evil.example/x" in shown  # shown as text
+    finally:
+        (corpus / "checkpoint.txt").unlink()
+        (corpus / "checkpoint.txt.meta.yaml").unlink()
+    page.locator("#index-status").get_by_text(f"Index: {before} reports").wait_for(timeout=120_000)
