@@ -334,7 +334,7 @@ def test_a_reader_folder_without_window_sizes_is_one_line(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_sigterm_removes_the_apps_export_folder(tmp_path: Path) -> None:
+def test_sigterm_removes_the_apps_temporary_folder(tmp_path: Path) -> None:
     import shutil
 
     from tests.conftest import DEMO, free_port, start_app
@@ -345,11 +345,11 @@ def test_sigterm_removes_the_apps_export_folder(tmp_path: Path) -> None:
     tmp.mkdir()
     proc = start_app(tmp_path, free_port(), {"TMPDIR": str(tmp)})
     try:
-        assert any(p.name.startswith("askfront-export-") for p in tmp.iterdir())
+        assert any(p.name.startswith(f"askfront-{proc.pid}-") for p in tmp.iterdir())
     finally:
         proc.terminate()  # SIGTERM
         proc.wait(timeout=30)
-    assert not any(p.name.startswith("askfront-export-") for p in tmp.iterdir()), list(tmp.iterdir())
+    assert not any(p.name.startswith("askfront-") for p in tmp.iterdir()), list(tmp.iterdir())
 
 
 def test_csv_exports_never_write_a_spreadsheet_formula() -> None:

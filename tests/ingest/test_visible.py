@@ -48,3 +48,9 @@ def test_hidden_characters_never_reach_answers_search_or_titles(tmp_path: Path, 
     assert answer.short_answer == "19", answer.answer
     c = answer.citations[0]
     assert c.quote == stored.text[c.start : c.end] and not any(ch in c.quote for ch in RLO + PDF + SHY)
+
+
+def test_a_file_name_with_hidden_characters_is_printed_escaped() -> None:
+    from askfront.core.errors import shown
+
+    assert shown(f"report-{RLO}fdp.exe.txt{CSI}") == "report-\\u202efdp.exe.txt\\x9b"

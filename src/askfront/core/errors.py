@@ -31,7 +31,7 @@ class ModelError(AskfrontError):
 
 
 REPAIR = "rebuild it with: askfront index"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # and C1, bidi
 
 
 def one_line(err: BaseException, limit: int = 160) -> str:
