@@ -53,6 +53,10 @@ PARAGRAPHS_KEPT = 64  # reports whose paragraph starts are remembered (see Servi
 _BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
 _LINE_BREAK = re.compile(r"\n\s*")
 EXPORTS_KEPT = 50  # exported .md files kept on disk (oldest removed first); all removed at exit
+# Every this many questions the C heap's free pages are given back to the system (glibc malloc_trim):
+# over HTTP the app's memory otherwise crept up by ~0.4 MB a question for 1,000 questions, most of it
+# freed but kept by the allocator (measured: a trim after 600 questions gave back 110 MB). Costs ~1 ms.
+TRIM_EVERY = 10
 
 
 def _log(message: str) -> None:
@@ -78,6 +82,7 @@ class Service(CorpusEdits):
         self._paragraphs = LRU(PARAGRAPHS_KEPT)  # (index generation, report) -> paragraph starts, see where()
         self.activity = ""  # what the background index update is doing, for the status line
         self.behind = self.behind_why = ""  # since when, and why, the index is behind the corpus folder
+        self._asked = 0  # questions answered (see TRIM_EVERY)
         self.watcher: CorpusWatcher | None = None
 
     @classmethod
@@ -126,7 +131,11 @@ class Service(CorpusEdits):
             return self._noted(self.answerer.ask(question, history=history, filters=filters))
 
     def _noted(self, answer: Answer) -> Answer:
-        """The answer, saying so when the index is behind the corpus folder."""
+        """The answer, saying so when the index is behind the corpus folder (and the heap trimmed now and
+        then, see TRIM_EVERY)."""
+        self._asked += 1
+        if self._asked % TRIM_EVERY == 0:
+            _trim_heap()
         notice = self.behind_notice()
         if notice:
             answer.notice = f"{notice} {answer.notice}".strip()
@@ -349,6 +358,15 @@ class Service(CorpusEdits):
         with self._lock:
             self.answerer.retriever.index.close()
         self.scratch.close()
+
+
+def _trim_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc only; elsewhere nothing happens)."""
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 def _why(err: AskfrontError, index_dir: Path) -> str:
