@@ -13,16 +13,18 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from askfront.answer.followup import followup_scope, resolve_followup, speaker_before
 from askfront.core.errors import AskfrontError
-from askfront.core.types import Component
+from askfront.core.types import Component, in_files
 from askfront.core.visible import visible
-from askfront.language.nlp import load_nlp, proper_runs
+from askfront.language.nlp import load_nlp
 from askfront.search.retrieve import Filters, Hit, Retriever
 
 if TYPE_CHECKING:
     from spacy.language import Language
 
 ABSTAIN_TEXT = "The reports don't say."
+SPEAKER_LOOKBACK = 400  # characters before a quote searched for the line that introduces its speaker
 # Longer questions are refused: no real question is this long, and a 7 MB one held the app for 36 s.
 MAX_QUESTION_CHARS = 2000
 
@@ -121,6 +123,35 @@ class Conversation:
         """The question as it stands alone (a follow-up rewritten with the conversation)."""
         return resolve_followup(question, history, self.nlp) if history else question
 
+    def scope(self, question: str, resolved: str, history: list[Answer]) -> tuple[str, ...]:
+        """The reports a follow-up is asked of (those of the last answer), () for a question of its own."""
+        if not history:
+            return ()
+        index = self.retriever.index
+
+        def mentions(path: str, name: str) -> bool:
+            try:
+                return name.lower() in index.document(path).text.lower()
+            except KeyError:
+                return False
+
+        return followup_scope(question, resolved, history[-1], mentions, self.nlp)
+
+    def who_said(self, question: str, previous: Answer) -> Answer:
+        """'Who said that?': the previous answer's attribution, else the speaker who introduces its quote
+        on the line before ('Foreign Office Minister Tobias Ellwood said:')."""
+        if not previous.abstained and previous.citations and not previous.attribution:
+            c = previous.citations[0]
+            try:
+                before = self.retriever.index.text(c.file, max(0, c.start - SPEAKER_LOOKBACK), c.start)
+            except KeyError:
+                before = ""
+            speaker = speaker_before(before)
+            if speaker:
+                return Answer(question, f"{speaker} [1]", speaker, previous.citations,
+                              attribution=f"according to {speaker}", resolved_question=question)  # fmt: skip
+        return who_said(question, previous)
+
     def note_filters(self, answer: Answer, filters: Filters | None) -> None:
         """Record the filters on the answer, and say how many undated reports a date filter left out."""
         if not filters:
@@ -143,12 +174,22 @@ class Conversation:
         history = history or []
         if history and _WHO_SAID.match(question.strip()):
             given = [a for a in history if not a.abstained and (a.citations or a.reports)]
-            return who_said(question, given[-1] if given else history[-1])  # the last answer given
+            return self.who_said(question, given[-1] if given else history[-1])  # the last answer given
         resolved = self.resolve(question, history)
-        hits = self.retriever.search(resolved, top_k=self.read_k, filters=filters)
+        scope = self.scope(question, resolved, history)
+        if scope and filters and filters.files:  # within the reports the journalist chose
+            scope = tuple(f for f in scope if in_files(f, filters.files))
+        asked = Filters(scope, *(filters.since, filters.until) if filters else ("", "")) if scope else filters
+        hits = self.retriever.search(resolved, top_k=self.read_k, filters=asked)
         retrieved = time.perf_counter()
         answer = self.answerer.answer(question, resolved, hits)
         self.note_filters(answer, filters)
+        if scope:
+            titles = "; ".join(dict.fromkeys(c.title for c in history[-1].citations)) or ", ".join(scope)
+            answer.notice = (
+                f"Follow-up: asked of the report{'s' if len(scope) > 1 else ''} the last answer came "
+                f"from ({titles}). {answer.notice}".strip()
+            )
         done = time.perf_counter()
         answer.timings = {
             **answer.timings,
@@ -199,49 +240,6 @@ def who_said(question: str, previous: Answer) -> Answer:
 _WHO_SAID = re.compile(
     r"^(?:and\s+)?who\s+(?:said|says|claimed|claims|reported|reports|stated)\s+(?:that|this|it)\b", re.I
 )
-_PRONOUN = re.compile(r"\b(it|there|he|she|him|her|they|them|its|his|their)\b", re.I)
-# Pronouns that refer to nothing earlier: existential "there" ("Were there any casualties?", "there were"),
-# dummy "it" ("Is it true that ...", "it is reported that ...", "it rained").
-_NOT_A_REFERENCE = re.compile(
-    r"\b(?:is|are|was|were|be|been|being|has|have|had|will|would|could|'s)\s+there\b|"
-    r"\bthere\s+(?:is|are|was|were|be|been|has|have|had|will|would|could|may|might|'s)\b|"
-    r"\b(?:is|was|does|did|will)\s+it\s+(?:true|possible|likely|known|clear|certain|the\s+case|confirmed|rain)\b|"
-    r"\bit\s+(?:is|was)\s+(?:true|reported|said|claimed|possible|likely|unclear|clear|known|believed|thought)\b",
-    re.I,
-)
-_PERSONAL = {"he", "she", "him", "her", "his"}
-
-
-def resolve_followup(question: str, history: list[Answer], nlp: Language) -> str:
-    """Rewrite a follow-up so it stands alone: 'And how far is it from Misrata?' after a question about
-    Abu Grain becomes 'how far is Abu Grain from Misrata?'. Questions without a reference pass through."""
-    if not history:
-        return question
-    previous = history[-1]
-    before = previous.resolved_question or previous.question
-    text = re.sub(r"^\s*(?:and|so|but|also|then)\b[\s,]*", "", question, flags=re.I).strip()
-    about = re.match(r"^(?:what|how)\s+about\s+(.+?)\s*\??$", text, re.I)
-    names = [" ".join(t.text for t in run) for run in proper_runs(nlp(before)[:])]
-    if about:
-        if names:
-            return before.replace(names[0], about.group(1), 1)
-        return f"{before} {about.group(1)}"
-    skip = [m.span() for m in _NOT_A_REFERENCE.finditer(text)]
-    match = next((m for m in _PRONOUN.finditer(text) if not any(a <= m.start() < b for a, b in skip)), None)
-    if not match:
-        return question
-    if any(t.pos_ in {"NOUN", "PROPN"} for t in nlp(text[: match.start()])):
-        return question  # 'How many trucks did the convoy have when it reached Tobruk?': 'it' is the convoy
-    word = match.group(1).lower()
-    if word in _PERSONAL and previous.short_answer and not previous.abstained:
-        referent = previous.short_answer
-    elif names:
-        referent = names[0]
-    else:
-        return question
-    if word in {"its", "his", "their"}:
-        referent += "'s"
-    return text[: match.start()] + referent + text[match.end() :]
 
 
 def closest_passages(hits: list[Hit], count: int = 3) -> list[Citation]:
