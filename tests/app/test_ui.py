@@ -649,8 +649,11 @@ def test_nothing_of_a_deleted_report_is_left_in_temporary_files(browser, tmp_pat
         assert held and all(p.startswith(f"askfront-{proc.pid}-") for p in held), held  # uploads, exports
         assert not (temp / "askfront-999999-old").exists()
         _reports_panel(page)
+        page.locator("#index-status").get_by_text("Index: 2 reports").wait_for(timeout=60_000)
         _choose(page, "#report-pick", "memo.txt")
         page.locator("#delete-report").click()
+        page.locator("#confirm-delete-text").get_by_text("Delete memo.txt?").wait_for(timeout=30_000)
+        page.wait_for_timeout(500)  # the confirm button settles before it is clicked
         page.locator("#confirm-delete").click()
         _wait_index_message(page, "Deleted memo.txt")
         assert _files_holding(temp, b"Qasimi") == []  # its upload, the exports quoting it
