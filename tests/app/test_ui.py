@@ -609,6 +609,7 @@ def test_every_report_names_and_timeline_in_the_browser(browser, disagreeing_app
     _choose(page, "#timeline-name", "Kabrouk")
     page.locator("#timeline-count").get_by_text("1 dated sentence", exact=True).wait_for(timeout=30_000)
     assert "Iraqi forces retook the village of Kabrouk on April 26." in page.locator("#timeline-table").inner_text()
+    page.wait_for_timeout(1500)  # the filtered CSV reaches the download button after the table
     with page.expect_download() as download:
         page.locator("#timeline-csv").click()
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
