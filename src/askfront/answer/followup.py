@@ -106,7 +106,7 @@ def _elliptical(question: str, text: str, before: str, doc, nlp: Language) -> st
     asked = nlp(text)
     if any(t.pos_ in {"VERB", "AUX"} for t in asked):
         return ""  # a question of its own ('And how many were wounded?')
-    new = [run for run in proper_runs(asked[:])]
+    new = proper_runs(asked[:])
     if not new:
         return ""
     replacement = new[0]

@@ -128,7 +128,7 @@ class CorpusEdits:
         """Move a report (and its metadata file) to the corpus's trash folder (never indexed), then
         rebuild; ``undo_delete`` puts it back."""
         self.trash(rel)
-        return f"Deleted {rel} (kept in {TRASH}/ until you empty it; Undo puts it back).\n" + self.rebuild()
+        return deleted_message(rel) + self.rebuild()
 
     def trash(self, rel: str) -> str:
         """Move a report and its metadata file to ``corpus/.trash/<when>/``; returns that entry's name
@@ -222,6 +222,11 @@ class CorpusEdits:
             raise ConfigError(f"{sidecar.name}: not saved ({err.strerror or one_line(err)}); unchanged") from None
         self.log(f"askfront: metadata of {shown(rel)} updated")
         return f"Saved the title, date and source of {rel}.\n" + self.rebuild()
+
+
+def deleted_message(rel: str) -> str:
+    """The first line said when a report was moved to the trash (the page and ``delete_report``)."""
+    return f"Deleted {rel} (kept in {TRASH}/ until you empty it; Undo puts it back).\n"
 
 
 def _taken(target: Path) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from askfront.app.corpus_edits import deleted_message
 from askfront.app.listeners import page_errors
 from askfront.app.render import escape_markdown
 from askfront.core.errors import ConfigError
@@ -84,8 +85,7 @@ class ReportsPanel:
 
         def delete(rel, deleted):
             entry = service.trash(chosen(rel))
-            message = f"Deleted {rel} (kept in the trash folder until you empty it; Undo puts it back).\n"
-            message += service.rebuild()
+            message = deleted_message(rel) + service.rebuild()
             return message, hidden, hidden, gr.update(visible=True), [*deleted, entry], *index_view()
 
         def undo(deleted):
