@@ -411,3 +411,31 @@ def test_while_the_index_cannot_be_updated_every_answer_says_so(service: Service
     answer = service.ask("How many people did the ferry carry to Valletta?")
     assert answer.short_answer == "212" and "behind" not in answer.notice
     assert "in step with the corpus folder" in service.status()
+
+
+def test_an_upload_carries_its_title_date_and_source(tmp_path: Path, service: Service) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "ferry.txt").write_text("Ferry report\n\nVALLETTA, March 3, 2017 — A ferry reached Valletta with 212 people.\n")
+    (uploads / "ferry.txt.meta.yaml").write_text("title: Ferry reaches Valletta\ndate: 2017-03-02\nsource: Desk\n")
+    (uploads / "boat.txt").write_text("Boat towed in\n\nMARSAXLOKK, March 4, 2017 — A fishing boat carrying 40 migrants was towed into port.\n")
+    (uploads / "boat.txt.meta.yaml").write_text("date: 2017-13-45\n")  # not a real date: left out
+    (uploads / "lost.txt.meta.yaml").write_text("title: No report\n")
+    lines = service.add_reports([str(p) for p in sorted(uploads.iterdir())]).splitlines()
+    assert lines[0].startswith("Added boat.txt. Its metadata file was not used: ") and "boat.txt.meta.yaml" in lines[0]
+    assert lines[1] == "Added ferry.txt with its title, date and source."
+    assert lines[2].startswith("Not added: lost.txt.meta.yaml: metadata for lost.txt, which is not in this upload")
+    assert not (service.settings.corpus / "lost.txt.meta.yaml").exists()
+    service.rebuild()
+    rows = {r.path: r for r in service.reports()}
+    ferry, boat = rows["ferry.txt"], rows["boat.txt"]
+    assert (ferry.title, ferry.date, ferry.source, ferry.date_read) == (
+        "Ferry reaches Valletta",
+        "2017-03-02",
+        "Desk",
+        "",
+    )
+    assert (boat.date, boat.date_read) == ("2017-03-04", "text")  # its own dateline, marked as read
+    answer = service.ask("How many migrants were on the fishing boat towed into Marsaxlokk?")
+    assert answer.short_answer == "40"
+    assert answer.citations[0].date_read == "text"

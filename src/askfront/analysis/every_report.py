@@ -84,6 +84,7 @@ def _row(answer: Answer, c: Citation, figure: Figure | None, conflicting: bool) 
         "file": c.file,
         "title": c.title,
         "date": c.date,
+        "date_read": c.date_read,
         "source": c.source,
         "short_answer": answer.short_answer,
         "attribution": answer.attribution,

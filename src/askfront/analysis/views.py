@@ -11,6 +11,7 @@ import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from askfront.core.types import DATE_READ
 from askfront.index.store import Index
 from askfront.language.names import entity_key
 from askfront.search.text import ReportMatches, Term, name_terms, search_reports
@@ -51,6 +52,7 @@ class TimelineRow:
     end: int
     sentence_start: int
     sentence_end: int
+    report_date_read: str = ""  # how the report's date was read from it ('' from metadata; core.types.DATE_READ)
 
 
 def canonical(key: str, aliases: dict[str, str]) -> str:
@@ -148,11 +150,9 @@ def timeline(index: Index, aliases: dict[str, str], key: str = "", files: tuple[
         if key and not any(s_start <= a and b <= s_end for a, b in naming.get(path, ())):
             continue
         title, report_date = docs.get(path, (path, ""))
-        rows.append(
-            TimelineRow(
-                iso, date_text, " ".join(sentence.split()), path, title, report_date, start, end, s_start, s_end
-            )
-        )
+        sentence = " ".join(sentence.split())
+        read = index.manifest.dates_read.get(path, "")
+        rows.append(TimelineRow(iso, date_text, sentence, path, title, report_date, start, end, s_start, s_end, read))
     return rows
 
 
@@ -165,12 +165,20 @@ def timeline_note(rows: list[TimelineRow], shown: int = 0) -> str:
             f'; {undated} from undated reports (a sentence\'s own full date, such as "Dec. 26, 2016", stands '
             'without a report date; "May 5" or "on Monday" needs one: give the report a date)'
         )
+    read = sum(bool(r.report_date_read) for r in rows)
+    if read:
+        text += (
+            f"; {read} from reports whose date askfront read from the report itself (no date in their metadata): "
+            "check it in the Reports panel"
+        )
     if shown and len(rows) > shown:
         text += f" (first {shown} shown)"
     return text
 
 
-TIMELINE_COLUMNS = ("date", "date_as_written", "sentence", "report_title", "file", "report_date", "start", "end")
+TIMELINE_COLUMNS = (
+    "date", "date_as_written", "sentence", "report_title", "file", "report_date", "report_date_read", "start", "end"
+)  # fmt: skip
 
 
 def timeline_csv(rows: list[TimelineRow]) -> str:
@@ -181,5 +189,6 @@ def timeline_csv(rows: list[TimelineRow]) -> str:
     writer = safe_csv_writer(out)
     writer.writerow(TIMELINE_COLUMNS)
     for r in rows:
-        writer.writerow((r.iso, r.date_text, r.sentence, r.title, r.path, r.report_date, r.start, r.end))
+        read = DATE_READ.get(r.report_date_read, "")
+        writer.writerow((r.iso, r.date_text, r.sentence, r.title, r.path, r.report_date, read, r.start, r.end))
     return out.getvalue()

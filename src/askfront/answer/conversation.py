@@ -48,6 +48,7 @@ class Citation:
     passage_end: int
     answer_start: int | None = None
     answer_end: int | None = None
+    date_read: str = ""  # how the report's date was read from it ('' from metadata; core.types.DATE_READ)
 
 
 @dataclass
@@ -256,4 +257,5 @@ def citation(n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:
     """Citation ``[n]``: characters ``start``..``end`` (``quote``) of the report ``hit`` comes from."""
     r = hit.record
     page = r.page_at(start)  # a sentence late in a passage may sit on the PDF's next page
-    return Citation(n, r.path, r.title, r.date, r.source, start, end, quote, page, hit.score, r.start, r.end)
+    return Citation(n, r.path, r.title, r.date, r.source, start, end, quote, page, hit.score, r.start, r.end,
+                    date_read=r.date_read)  # fmt: skip

@@ -19,6 +19,7 @@ from askfront.core.errors import ConfigError, LoadError, one_line, shown
 from askfront.core.formats import write_whole
 from askfront.core.registry import LOADERS
 from askfront.ingest.reports import (
+    MAX_METADATA_BYTES,
     METADATA_KEYS,
     SIDECAR_SUFFIX,
     RawReport,
@@ -96,20 +97,35 @@ class CorpusEdits:
 
     def add_reports(self, paths: list[str]) -> str:
         """Check each upload and copy the good ones into the corpus folder under safe names (a refused one
-        writes nothing); one line per file."""
+        writes nothing); one line per file. A ``<report>.meta.yaml`` uploaded with its report gives it a
+        title, date and source (checked as indexing checks it; a bad one is left out, the report is added)."""
         lines = []
+        sidecars = {Path(p).name[: -len(SIDECAR_SUFFIX)]: p for p in paths if Path(p).name.endswith(SIDECAR_SUFFIX)}
         for path in paths:
             original = Path(path).name
+            if original.endswith(SIDECAR_SUFFIX):
+                if original[: -len(SIDECAR_SUFFIX)] not in {Path(p).name for p in paths}:
+                    lines.append(f"Not added: {original}: metadata for {original[: -len(SIDECAR_SUFFIX)]}, which is "
+                                 "not in this upload (upload them together, or use the editor below)")  # fmt: skip
+                    self.log(f"askfront: upload: {shown(lines[-1])}")
+                continue
             try:
                 name, data = self.check_upload(path, original)
+                meta, why = _uploaded_metadata(sidecars.get(original))
                 target = self.settings.corpus / name
                 stem, suffix, n = target.stem, target.suffix, 1
                 while _taken(target):  # also by a metadata file left without its report: not inherited
                     target = self.settings.corpus / f"{stem}-{n}{suffix}"
                     n += 1
                 self.settings.corpus.mkdir(parents=True, exist_ok=True)
-                write_whole(target, data)
-                lines.append(f"Added {target.name}.")
+                if meta:  # first, so the report is never indexed without it
+                    write_whole(sidecar_path(target), meta)
+                try:
+                    write_whole(target, data)
+                except OSError:
+                    sidecar_path(target).unlink(missing_ok=True)
+                    raise
+                lines.append(f"Added {target.name}" + (" with its title, date and source." if meta else f".{why}"))
             except ConfigError as err:
                 lines.append(f"Not added: {err}")
             except OSError as err:
@@ -227,6 +243,23 @@ class CorpusEdits:
 def deleted_message(rel: str) -> str:
     """The first line said when a report was moved to the trash (the page and ``delete_report``)."""
     return f"Deleted {rel} (kept in {TRASH}/ until you empty it; Undo puts it back).\n"
+
+
+def _uploaded_metadata(path: str | None) -> tuple[bytes, str]:
+    """The bytes of an uploaded sidecar when it can be used, else (b"", ' Its metadata file was not used: …')."""
+    if path is None:
+        return b"", ""
+    name = Path(path).name
+    try:
+        if Path(path).stat().st_size > MAX_METADATA_BYTES:
+            return b"", f" Its metadata file was not used: {name} is longer than {MAX_METADATA_BYTES // 1000} kB."
+        data = Path(path).read_bytes()
+        parse_metadata(data.decode("utf-8-sig"), name)
+    except UnicodeDecodeError:
+        return b"", f" Its metadata file was not used: {name} is not UTF-8 text."
+    except (LoadError, OSError) as err:
+        return b"", f" Its metadata file was not used: {one_line(err)}."
+    return data, ""
 
 
 def _taken(target: Path) -> bool:

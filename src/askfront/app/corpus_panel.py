@@ -25,8 +25,9 @@ class ReportsPanel:
                 headers=["title", "date", "source", "passages"], interactive=False, wrap=True,
                 column_widths=["40%", "15%", "35%", "10%"], elem_id="reports-table",
             )  # fmt: skip
-            self.uploads = gr.File(
-                label=f"Add reports ({', '.join(suffixes)})", file_count="multiple", file_types=suffixes,
+            self.uploads = gr.File(  # a report's .meta.yaml may come with it: its title, date and source
+                label=f"Add reports ({', '.join(suffixes)}; with a .meta.yaml for title, date and source)",
+                file_count="multiple", file_types=[*suffixes, ".yaml"],
                 elem_id="upload",
             )  # fmt: skip
             self.added = gr.Textbox(label="Added", interactive=False, lines=2, elem_id="added")

@@ -16,6 +16,7 @@ from askfront.app.listeners import page_errors
 from askfront.app.render import escape_markdown
 from askfront.app.search_panel import search_panel
 from askfront.app.views_panel import NamesPanel, TimelinePanel
+from askfront.core.types import date_shown
 from askfront.export import formats as export
 
 if TYPE_CHECKING:
@@ -108,8 +109,11 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             rows = service.reports()
             titles = [(f"{r.title} ({r.path})" if r.title != r.path else r.path, r.path) for r in rows]
             table, picks = names.listed("all")
+            table_rows = [
+                [_titled(r), date_shown(r.date, r.date_read) or "undated", r.source, r.passages] for r in rows
+            ]
             return (
-                service.status(), [[_titled(r), r.date or "undated", r.source, r.passages] for r in rows],
+                service.status(), table_rows,
                 gr.update(choices=titles), gr.update(choices=[r.path for r in rows]), service.generation,
                 table, picks, gr.update(choices=[("", ""), *picks["choices"]]), gr.update(choices=titles),
                 *timeline.view("", ()),

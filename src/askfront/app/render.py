@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from askfront.answer.conversation import ABSTAIN_TEXT, NEAR_TEXT, Answer, Citation, verdict
+from askfront.core.types import date_shown
 
 if TYPE_CHECKING:
     from askfront.app.service import Service
@@ -63,7 +64,8 @@ def source_html(source: str, escape: Callable[[str], str] = html.escape) -> str:
 
 def citation_meta(c: Citation, where: str = "") -> str:
     """'*Title* (2016-05) · source · file, page 3, paragraph 4, characters 762-905' as chat Markdown."""
-    parts = [f"*{escape_markdown(c.title)}*" + (f" ({escape_markdown(c.date)})" if c.date else "")]
+    dated = date_shown(c.date, c.date_read)
+    parts = [f"*{escape_markdown(c.title)}*" + (f" ({escape_markdown(dated)})" if dated else "")]
     if c.source:
         parts.append(source_html(c.source, escape_markdown))
     place = escape_markdown(c.file)
@@ -125,12 +127,13 @@ def every_report_markdown(answer: Answer, turn: int, notes: list[str]) -> str:
         flag = "**conflicts**" if note == "conflicts" else escape_markdown(note)
         title = escape_markdown(report_label(row)).replace("|", "\\|")
         short = escape_markdown(row["short_answer"]).replace("|", "\\|")
-        lines.append(f"| {cite_link(turn, row['n'])} | {row['date'] or 'undated'} | {title} | {short} | {flag} |")
+        dated = escape_markdown(date_shown(row["date"], row.get("date_read", ""))) or "undated"
+        lines.append(f"| {cite_link(turn, row['n'])} | {dated} | {title} | {short} | {flag} |")
     return "\n".join(lines) + ("\n\n" + "\n\n".join(notes) if notes else "")
 
 
 def _dated(c: Citation) -> str:
-    return f" ({c.date})" if c.date else ""
+    return f" ({date_shown(c.date, c.date_read)})" if c.date else ""
 
 
 def sentence_window(text: str, offset: int, lo: int, hi: int, context: int, whole: bool) -> tuple[int, int]:

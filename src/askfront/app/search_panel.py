@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from askfront.core.types import date_shown
+
 if TYPE_CHECKING:
     from askfront.app.service import Service
     from askfront.search.text import ReportMatches
@@ -28,7 +30,7 @@ def matches_html(matches: list[ReportMatches], what: str) -> str:
         f"{total} hit{'' if total == 1 else 's'} for {html.escape(what)}</p>"
     ]
     for i, m in enumerate(matches):
-        dated = html.escape(m.date) if m.date else "undated"
+        dated = html.escape(date_shown(m.date, m.date_read)) if m.date else "undated"
         parts.append(
             f'<div class="hit-report"><h4>{html.escape(m.title)} ({dated}) · '
             f'<span class="hits">{m.count} hit{"" if m.count == 1 else "s"}</span></h4>'
@@ -60,7 +62,8 @@ def report_hits_html(service: Service, path: str, spans: list[tuple[int, int]], 
         last = end
     parts.append(html.escape(text[last:]))
     row = next((r for r in service.reports() if r.path == path), None)
-    title = html.escape(row.title if row else path) + (f" ({html.escape(row.date)})" if row and row.date else "")
+    dated = date_shown(row.date, row.date_read) if row else ""
+    title = html.escape(row.title if row else path) + (f" ({html.escape(dated)})" if dated else "")
     return (
         f'<div class="source whole-report"><h4>{title}</h4><p class="where">{html.escape(path)}</p>'
         f'<div class="report-text">{"".join(parts)}</div></div>'

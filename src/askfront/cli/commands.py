@@ -13,7 +13,7 @@ from pathlib import Path
 from askfront.core.config import Settings
 from askfront.core.errors import AskfrontError, one_line, shown
 from askfront.core.formats import write_whole
-from askfront.core.types import in_files
+from askfront.core.types import date_shown, in_files
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -81,7 +81,7 @@ def print_matches(matches, json_out: bool) -> int:
     total = sum(m.count for m in matches)
     print(f"{len(matches)} report{'' if len(matches) == 1 else 's'}, {total} hit{'' if total == 1 else 's'}")
     for m in matches:
-        dated = f" ({shown(m.date)})" if m.date else " (undated)"
+        dated = f" ({shown(date_shown(m.date, m.date_read))})" if m.date else " (undated)"
         print(f"\n{m.count:5d} hit{' ' if m.count == 1 else 's'}  {shown(m.title)}{dated}\n       {shown(m.path)}")
         for hit in m.hits:
             line = f"…{hit.before} [{hit.text}]{'' if hit.after[:1] in ',.;:!?)' else ' '}{hit.after}…"
@@ -111,7 +111,8 @@ def timeline(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.write(views.timeline_csv(rows))
         return EXIT_OK
     for r in rows:
-        print(f"{r.iso:<10}  {shown(r.title)}{f' ({r.report_date})' if r.report_date else ''}")
+        dated = f" ({shown(date_shown(r.report_date, r.report_date_read))})" if r.report_date else ""
+        print(f"{r.iso:<10}  {shown(r.title)}{dated}")
         print(f"            {shown(r.path)}  chars {r.sentence_start}-{r.sentence_end}")
         print(textwrap.indent(textwrap.fill(shown(r.sentence), 96), "            "))
     return EXIT_OK
@@ -195,7 +196,7 @@ def search(settings: Settings, args: argparse.Namespace) -> int:
         r = hit.record
         where = f"chars {r.start}-{r.end}" + (f", page {r.page}" if r.page else "")
         detail = ", ".join(f"{name} {value:.3f}" for name, value in hit.scores.items())
-        print(f"[{rank}] {shown(r.title)}{f' ({shown(r.date)})' if r.date else ''}")
+        print(f"[{rank}] {shown(r.title)}{f' ({shown(date_shown(r.date, r.date_read))})' if r.date else ''}")
         print(f"    {shown(r.path)}  {where}  score {hit.score:.4f} ({detail})")
         print(textwrap.indent(textwrap.fill(shown(" ".join(r.text.split())), 100), "    "))
         print()
@@ -226,7 +227,8 @@ def ask(settings: Settings, args: argparse.Namespace) -> int:
         print(f"How sure: {answer.confidence}")
     for citation in answer.citations or answer.closest:
         where = f"chars {citation.start}-{citation.end}" + (f", page {citation.page}" if citation.page else "")
-        print(f"\n[{citation.n}] {shown(citation.title)}{f' ({shown(citation.date)})' if citation.date else ''}")
+        dated = f" ({shown(date_shown(citation.date, citation.date_read))})" if citation.date else ""
+        print(f"\n[{citation.n}] {shown(citation.title)}{dated}")
         print(f"    {shown(citation.file)}  {where}")
         print(textwrap.indent(textwrap.fill(shown(f'"{citation.quote}"'), 100), "    "))
     return EXIT_OK

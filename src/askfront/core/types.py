@@ -43,6 +43,17 @@ def date_key(date: str) -> str:
     return bounds[0] if bounds else ""
 
 
+# How a date read from a report (not its metadata) is shown, so a journalist checks it before relying on it.
+DATE_READ = {"text": "read from the report's text", "source": "read from its source address"}
+
+
+def date_shown(date: str, read: str = "") -> str:
+    """'2016-12-26', '2016-12-26, read from the report's text', or '' when undated."""
+    if not date:
+        return ""
+    return f"{date}, {DATE_READ[read]}" if read in DATE_READ else date
+
+
 class Component(Protocol):
     """What every embedder, ranker and answerer is: built cheaply (settings and references only), its
     heavy parts (models, parsers) loaded by ``warm_up()`` or at first use, then its one work method
@@ -64,6 +75,7 @@ class Document:
     date: str = ""
     pages: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    date_read: str = ""  # how an undated report's date was read from it ("text", "source"), '' from metadata
 
     def page_at(self, offset: int) -> int | None:
         """1-based PDF page holding character ``offset``, or None for non-PDF reports."""
@@ -106,6 +118,7 @@ class ChunkRecord:
     text: str
     pages: tuple[int, ...] = ()  # where each page of its report starts (PDFs), for citations inside it
     copy_of: str = ""  # the report this one copies (the same story filed twice), '' when none
+    date_read: str = ""  # how its report's date was read from the report ('' when from metadata)
 
     def page_at(self, offset: int) -> int | None:
         """The page of report character ``offset`` (inside this passage), or the passage's page."""

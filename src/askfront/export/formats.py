@@ -19,9 +19,10 @@ from askfront.answer.conversation import verdict
 from askfront.core.errors import AskfrontError
 from askfront.core.formats import inert_markdown, safe_csv_writer
 from askfront.core.registry import EXPORTERS
+from askfront.core.types import DATE_READ, date_shown
 
 CSV_COLUMNS = (
-    "question", "answer", "short_answer", "citation", "report_title", "file", "date", "source", "page",
+    "question", "answer", "short_answer", "citation", "report_title", "file", "date", "date_read", "source", "page",
     "quote", "start", "end", "answers_question", "how_sure", "filters", "conflicting", "read_as",
 )  # fmt: skip
 
@@ -48,7 +49,7 @@ def citation_line(c: dict[str, Any]) -> str:
     """'Title (2016-05), file.pdf, page 3, characters 762-905, source https://…' for a citation dict."""
     line = c.get("title") or c.get("file", "")
     if c.get("date"):
-        line += f" ({c['date']})"
+        line += f" ({date_shown(c['date'], c.get('date_read', ''))})"
     line += f", {c.get('file', '')}"
     if c.get("page"):
         line += f", page {c['page']}"
@@ -130,7 +131,7 @@ def _report_table(rows: list[dict[str, Any]]) -> list[str]:
     for r in rows:
         note = figure_note(r)
         flag = f"**{note}**" if note == "conflicts" else _cell(note)
-        report, date = _cell(report_label(r)), _cell(r.get("date") or "undated")
+        report, date = _cell(report_label(r)), _cell(date_shown(r.get("date", ""), r.get("date_read", "")) or "undated")
         lines.append(f"| [{r.get('n')}] | {date} | {report} | {_cell(r.get('short_answer'))} | {flag} |")
     return [*lines, ""]
 
@@ -157,6 +158,7 @@ def csv_rows(answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "report_title": c.get("title", ""),
                 "file": c.get("file", ""),
                 "date": c.get("date", ""),
+                "date_read": DATE_READ.get(c.get("date_read", ""), ""),
                 "source": c.get("source", ""),
                 "page": c.get("page") or "",
                 "quote": c.get("quote", ""),

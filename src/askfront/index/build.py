@@ -30,6 +30,7 @@ from askfront.index.manifest import FORMAT_VERSION, Manifest, index_identity
 from askfront.index.store import Index, live_version
 from askfront.index.write import publish, write_version
 from askfront.ingest.reports import parse_report, read_report, scan_corpus
+from askfront.language.dateline import read_date
 from askfront.language.names import Dated, Mention
 
 # Names the build can be held at (for the crash tests): with ASKFRONT_TEST_HOLD=<step> the build writes
@@ -140,7 +141,7 @@ def _build(
         elif previous.manifest.format_version != FORMAT_VERSION:
             report.repaired = (
                 f"index format {previous.manifest.format_version} -> {FORMAT_VERSION} "
-                "(adds names, dates and copies; vectors reused)"
+                "(adds names, dates, copies and dates read from undated reports; vectors reused)"
             )
         else:
             report.repaired = previous.stale(index_identity(settings, embedder.sha256))
@@ -252,7 +253,7 @@ def _read_corpus(
                 entries.append(_reuse(previous, rel, sha))
                 report.unchanged.append(rel)
                 continue
-            doc = parse_report(raw)
+            doc = _dated(parse_report(raw))
         except Exception as err:
             reason = str(err) if isinstance(err, LoadError) else _reason(err)
             if previous is not None and rel in indexed and os.path.lexists(path):
@@ -277,7 +278,19 @@ def _reuse(previous: Index, rel: str, sha: str) -> _Entry:
     """A report exactly as the previous index holds it, vectors included (no re-embedding)."""
     vectors = np.asarray(previous.vectors[previous.chunk_ids(rel)], dtype=np.float32)
     when = previous.manifest.indexed.get(rel, previous.manifest.built_at)
-    return _Entry(previous.document(rel), sha, previous.chunks_of(rel), vectors, when, previous.annotations_of(rel))
+    doc = previous.document(rel)  # with how its date was read, if it was
+    annotations = previous.annotations_of(rel)
+    if previous.manifest.format_version < 5 and not doc.date and _dated(doc).date:
+        annotations = None  # its sentences' dates are resolved again against the date read from it
+    return _Entry(doc, sha, previous.chunks_of(rel), vectors, when, annotations)
+
+
+def _dated(doc: Document) -> Document:
+    """An undated report takes the date it says itself (dateline, dated address, first full date), marked
+    as read from it (language.dateline); a date from its metadata always wins."""
+    if not doc.date:
+        doc.date, doc.date_read = read_date(doc.text, doc.source)
+    return doc
 
 
 def _reason(err: Exception) -> str:
@@ -336,6 +349,7 @@ def _publish(index_dir: Path, settings: Settings, embedder: TextEmbedder, entrie
         files={e.doc.path: e.sha256 for e in entries},
         indexed={e.doc.path: e.indexed_at or now.isoformat(timespec="seconds") for e in entries},
         copies=find_copies([(e.doc.path, e.doc.text) for e in entries]),
+        dates_read={e.doc.path: e.doc.date_read for e in entries if e.doc.date_read},
     )
     building = index_dir / f".build-{stamp}"
     annotations = {e.doc.path: e.annotations for e in entries if e.annotations is not None}

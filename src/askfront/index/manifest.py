@@ -13,11 +13,12 @@ if TYPE_CHECKING:
 
 # 2: the manifest records a checksum of every file and the search settings; the model identity covers
 # tokenizer and config files, not only the weights. 3: names and dated sentences (tables mentions, dated).
-# 4: reports that copy another (``copies``), so agreement counts reports, not copies.
-FORMAT_VERSION = 4
+# 4: reports that copy another (``copies``), so agreement counts reports, not copies. 5: undated reports
+# take the date they say themselves (``dates_read``: how each was read).
+FORMAT_VERSION = 5
 
 
-VECTOR_FORMATS = (2, 3, 4)  # formats whose vectors and passages a build can reuse
+VECTOR_FORMATS = (2, 3, 4, 5)  # formats whose vectors and passages a build can reuse
 
 
 # How passages are tokenised and scored for BM25. Part of the index identity: an index built with other
@@ -56,6 +57,7 @@ class Manifest:
     model_files: dict[str, str] = field(default_factory=dict)  # sha256 of each model file behind model_sha256
     checksums: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> {"sha256", "bytes"}
     copies: dict[str, str] = field(default_factory=dict)  # report -> the report it copies (index.copies)
+    dates_read: dict[str, str] = field(default_factory=dict)  # report -> how its date was read from it
 
     @classmethod
     def from_json(cls, raw: Any) -> Manifest:
@@ -69,7 +71,7 @@ class Manifest:
             kind = dict if known[name].startswith("dict[") else {"str": str, "int": int}.get(known[name])
             if kind is None or not isinstance(value, kind) or isinstance(value, bool):
                 raise TypeError(f"manifest field {name!r} is {type(value).__name__}, not {known[name]}")
-        for name in ("files", "indexed", "model_files", "copies"):
+        for name in ("files", "indexed", "model_files", "copies", "dates_read"):
             if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.get(name, {}).items()):
                 raise TypeError(f"manifest field {name!r} must map names to text")
         for name, c in raw.get("checksums", {}).items():

@@ -54,6 +54,7 @@ class ReportRow:
     passages: int
     indexed_at: str
     copy_of: str = ""  # the report this one copies ('' when none): it counts once with it
+    date_read: str = ""  # how its date was read from the report ('' when from metadata; core.types.DATE_READ)
 
 
 def seal_of(manifest_text: str) -> str:
@@ -253,9 +254,14 @@ class Index:
             [int(i) for i in ids],
         ).fetchall()
         rows = [_typed(row, _RECORD_TYPES) for row in rows]
-        copies = self.manifest.copies
+        copies, read = self.manifest.copies, self.manifest.dates_read
         by_id = {
-            row[0]: ChunkRecord(*row[:-1], pages=tuple(json.loads(row[-1] or "[]")), copy_of=copies.get(row[1], ""))
+            row[0]: ChunkRecord(
+                *row[:-1],
+                pages=tuple(json.loads(row[-1] or "[]")),
+                copy_of=copies.get(row[1], ""),
+                date_read=read.get(row[1], ""),
+            )
             for row in rows
         }
         return [by_id[i] for i in ids if i in by_id]
@@ -278,7 +284,7 @@ class Index:
         if row is None:
             raise KeyError(path)
         row = _typed(row, (str,) * 6)
-        return Document(*row[:5], pages=json.loads(row[5]))
+        return Document(*row[:5], pages=json.loads(row[5]), date_read=self.manifest.dates_read.get(path, ""))
 
     @_guarded
     def text(self, path: str, start: int, end: int) -> str:
@@ -359,9 +365,14 @@ class Index:
             "LEFT JOIN chunks c ON c.path = d.path GROUP BY d.path ORDER BY d.path"
         )
         when = self.manifest.indexed
-        copies = self.manifest.copies
+        copies, read = self.manifest.copies, self.manifest.dates_read
         return [
-            ReportRow(*row, indexed_at=when.get(row[0], self.manifest.built_at), copy_of=copies.get(row[0], ""))
+            ReportRow(
+                *row,
+                indexed_at=when.get(row[0], self.manifest.built_at),
+                copy_of=copies.get(row[0], ""),
+                date_read=read.get(row[0], ""),
+            )
             for row in rows
         ]
 

@@ -102,6 +102,7 @@ class ReportMatches:
     date: str
     count: int
     hits: list[TextHit] = field(default_factory=list)  # the first SNIPPETS_SHOWN, with their text
+    date_read: str = ""  # how the date was read from the report ('' from metadata; core.types.DATE_READ)
 
 
 def _folded_text(index, path: str) -> tuple[str, str, list[int] | None]:
@@ -181,7 +182,7 @@ def search_reports(
             found = sorted({s for group in each for s in group}) if all(each) else []
         if found:
             hits = [_hit(text, a, b) for a, b in found[:SNIPPETS_SHOWN]]
-            out.append(ReportMatches(path, title, date, len(found), hits))
+            out.append(ReportMatches(path, title, date, len(found), hits, index.manifest.dates_read.get(path, "")))
     out.sort(key=lambda r: r.path)
     out.sort(key=lambda r: date_key(r.date), reverse=True)
     return out
