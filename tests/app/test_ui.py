@@ -579,8 +579,9 @@ def test_every_report_names_and_timeline_in_the_browser(browser, disagreeing_app
     page.locator("#restrict").click()
     page.locator("#restricted").get_by_text("the 3 reports that mention it").wait_for(timeout=30_000)
     page.locator("#active-filter").get_by_text(
-        "Questions go only to reports: aid.txt, mosul.md, pentagon.txt"
-    ).wait_for(timeout=30_000)  # the filter that is on shows beside the question box
+        "Questions go only to reports: “Aid convoy reaches Fallujah” (aid.txt), “Mosul operations update” "
+        "(mosul.md), “Pentagon briefing” (pentagon.txt)"
+    ).wait_for(timeout=30_000)  # the filter that is on shows beside the question box, reports by title
     _ask(page, "How many strikes has the coalition conducted?")
     _last_answer(page, "Filters: reports: aid.txt, mosul.md, pentagon.txt")
     page.locator("#clear-filter").click()  # one click clears it

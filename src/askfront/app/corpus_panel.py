@@ -33,7 +33,7 @@ class ReportsPanel:
             self.added = gr.Textbox(label="Added", interactive=False, lines=2, elem_id="added")
             self.rebuild_button = gr.Button("Rebuild index", elem_id="rebuild")
             with gr.Row():
-                self.report = gr.Dropdown([], label="Report", elem_id="report-pick")
+                self.report = gr.Dropdown([], label="Report (by title)", elem_id="report-pick")
                 self.title = gr.Textbox(label="Title", elem_id="meta-title")
                 self.date = gr.Textbox(label="Date (YYYY[-MM[-DD]])", elem_id="meta-date")
                 self.source = gr.Textbox(label="Source (URL or description)", elem_id="meta-source")

@@ -39,11 +39,13 @@ def filters_panel():
     return files, since, until
 
 
-def filter_line(files, since, until):
-    """The filters that are on, shown beside the question box, with the button that clears them."""
+def filter_line(files, since, until, titles: dict[str, str] | None = None):
+    """The filters that are on, shown beside the question box (reports by their ``titles``), with the
+    button that clears them."""
     import gradio as gr
 
-    text = export.filters_text({"files": list(files or ()), "since": since or "", "until": until or ""})
+    filters = {"files": list(files or ()), "since": since or "", "until": until or ""}
+    text = export.filters_text(filters, titles)
     return (
         gr.update(value=f"Questions go only to {escape_markdown(text)}" if text else "", visible=bool(text)),
         gr.update(visible=bool(text)),
@@ -114,7 +116,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             ]
             return (
                 service.status(), table_rows,
-                gr.update(choices=titles), gr.update(choices=[r.path for r in rows]), service.generation,
+                gr.update(choices=titles), gr.update(choices=titles), service.generation,
                 table, picks, gr.update(choices=[("", ""), *picks["choices"]]), gr.update(choices=titles),
                 *timeline.view("", ()),
             )  # fmt: skip
@@ -123,8 +125,12 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             return (gr.skip(),) * len(view) if last == service.generation else index_view()
 
         chat.wire([files, since, until], export_outputs, exports)
+
+        def named_filter_line(picked, since_date, until_date):
+            return filter_line(picked, since_date, until_date, {r.path: r.title for r in service.reports()})
+
         for box in (files, since, until):
-            box.change(filter_line, [files, since, until], [chat.active_filter, chat.clear_filter],
+            box.change(named_filter_line, [files, since, until], [chat.active_filter, chat.clear_filter],
                        api_visibility="private")  # fmt: skip
         chat.clear_filter.click(lambda: ([], "", ""), None, [files, since, until], api_visibility="private")
         names.wire(files)

@@ -38,8 +38,8 @@ def matches_html(matches: list[ReportMatches], what: str) -> str:
         )
         for hit in m.hits:
             parts.append(
-                f'<p class="snippet"><a class="hit" href="#hit-{i}-{hit.start}-{hit.end}">…{html.escape(hit.before)} '
-                f"<mark>{html.escape(hit.text)}</mark> {html.escape(hit.after)}…</a></p>"
+                f'<p class="snippet"><a class="hit" href="#hit-{i}-{hit.start}-{hit.end}">…{html.escape(hit.before)}'
+                f"<mark>{html.escape(hit.text)}</mark>{html.escape(hit.after)}…</a></p>"
             )
         if m.count > len(m.hits):
             parts.append(f'<p class="where">… and {m.count - len(m.hits)} more (all marked in the report)</p>')

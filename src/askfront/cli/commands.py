@@ -84,7 +84,7 @@ def print_matches(matches, json_out: bool) -> int:
         dated = f" ({shown(date_shown(m.date, m.date_read))})" if m.date else " (undated)"
         print(f"\n{m.count:5d} hit{' ' if m.count == 1 else 's'}  {shown(m.title)}{dated}\n       {shown(m.path)}")
         for hit in m.hits:
-            line = f"…{hit.before} [{hit.text}]{'' if hit.after[:1] in ',.;:!?)' else ' '}{hit.after}…"
+            line = f"…{hit.before}[{hit.text}]{hit.after}…"
             print(textwrap.indent(textwrap.fill(shown(line), 96), "       ") + f"  (chars {hit.start}-{hit.end})")
         if m.count > len(m.hits):
             print(f"       … and {m.count - len(m.hits)} more")

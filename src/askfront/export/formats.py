@@ -32,13 +32,15 @@ def dated_name(extension: str, now: datetime | None = None) -> str:
     return f"askfront-conversation-{(now or datetime.now()).strftime('%Y-%m-%d-%H%M%S')}.{extension}"
 
 
-def filters_text(filters: dict[str, Any] | None) -> str:
-    """'reports: a.txt, b.pdf; dated 2016-01 to 2016-06' ('' when no filter was on)."""
+def filters_text(filters: dict[str, Any] | None, titles: dict[str, str] | None = None) -> str:
+    """'reports: a.txt, b.pdf; dated 2016-01 to 2016-06' ('' when no filter was on); with ``titles`` (path ->
+    title) a report is named by its title: '“Coalition strikes” (a.txt)'."""
     if not filters:
         return ""
     parts = []
     if filters.get("files"):
-        parts.append("reports: " + ", ".join(filters["files"]))
+        named = [f"“{titles[f]}” ({f})" if titles and titles.get(f, f) != f else f for f in filters["files"]]
+        parts.append("reports: " + ", ".join(named))
     since, until = filters.get("since") or "", filters.get("until") or ""
     if since or until:
         parts.append(f"dated {since or '…'} to {until or '…'}")

@@ -157,9 +157,22 @@ def spans(text: str, folded: str, origin: list[int] | None, wanted: list[Term]) 
 
 
 def _hit(text: str, start: int, end: int) -> TextHit:
-    before = " ".join(text[max(0, start - SNIPPET_CHARS) : start].split())
-    after = " ".join(text[end : end + SNIPPET_CHARS].split())
+    """A hit with the text around it on one line; ``before`` and ``after`` keep one space where the report
+    has one next to the hit, so "ISIL's" is not shown as "ISIL 's"."""
+    before, after = text[max(0, start - SNIPPET_CHARS) : start], text[end : end + SNIPPET_CHARS]
+    before = " ".join(before.split()) + (" " if before[-1:].isspace() else "")
+    after = (" " if after[:1].isspace() else "") + " ".join(after.split())
     return TextHit(start, end, before, " ".join(text[start:end].split()), after)
+
+
+def _apart(found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The hits whose snippets show new text: a hit inside the last shown snippet's text is left out
+    of the list (it is counted, and marked when the report is opened), so no sentence is shown twice."""
+    shown: list[tuple[int, int]] = []
+    for start, end in found:
+        if not shown or start >= shown[-1][1] + SNIPPET_CHARS:
+            shown.append((start, end))
+    return shown
 
 
 def search_reports(
@@ -181,7 +194,7 @@ def search_reports(
             each = [spans(text, folded, origin, [t]) for t in wanted]
             found = sorted({s for group in each for s in group}) if all(each) else []
         if found:
-            hits = [_hit(text, a, b) for a, b in found[:SNIPPETS_SHOWN]]
+            hits = [_hit(text, a, b) for a, b in _apart(found)[:SNIPPETS_SHOWN]]
             out.append(ReportMatches(path, title, date, len(found), hits, index.manifest.dates_read.get(path, "")))
     out.sort(key=lambda r: r.path)
     out.sort(key=lambda r: date_key(r.date), reverse=True)
