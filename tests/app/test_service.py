@@ -416,9 +416,11 @@ def test_while_the_index_cannot_be_updated_every_answer_says_so(service: Service
 def test_an_upload_carries_its_title_date_and_source(tmp_path: Path, service: Service) -> None:
     uploads = tmp_path / "uploads"
     uploads.mkdir()
-    (uploads / "ferry.txt").write_text("Ferry report\n\nVALLETTA, March 3, 2017 — A ferry reached Valletta with 212 people.\n")
+    (uploads / "ferry.txt").write_text("Ferry report\n\nVALLETTA, March 3, 2017 — A ferry brought 212 people.\n")
     (uploads / "ferry.txt.meta.yaml").write_text("title: Ferry reaches Valletta\ndate: 2017-03-02\nsource: Desk\n")
-    (uploads / "boat.txt").write_text("Boat towed in\n\nMARSAXLOKK, March 4, 2017 — A fishing boat carrying 40 migrants was towed into port.\n")
+    (uploads / "boat.txt").write_text(
+        "Boat towed in\n\nMARSAXLOKK, March 4, 2017 — A fishing boat carrying 40 migrants was towed into port.\n"
+    )
     (uploads / "boat.txt.meta.yaml").write_text("date: 2017-13-45\n")  # not a real date: left out
     (uploads / "lost.txt.meta.yaml").write_text("title: No report\n")
     lines = service.add_reports([str(p) for p in sorted(uploads.iterdir())]).splitlines()
