@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from askfront.core.errors import one_line
 from askfront.language.dates import resolve_date
+from askfront.language.gazetteer import is_place
 from askfront.language.names import KINDS, MAX_NAME, Dated, Mention, entity_key
 from askfront.language.nlp import load_ner
 
@@ -140,13 +141,48 @@ def _found(parsed, text: str, report_date: str) -> tuple[list[Mention], list[Dat
         if ent.label_ in KINDS and "\n" not in name and 1 < len(name) <= MAX_NAME:
             key = entity_key(name)
             if key and not key.isdigit():
-                mentions.append(Mention(ent.start_char, ent.end_char, name, KINDS[ent.label_], key))
+                kind = _kind(ent, name)
+                mentions.append(Mention(ent.start_char, ent.end_char, name, kind, key))
         elif ent.label_ == "DATE":
             iso = resolve_date(ent.text, report_date)
             if iso:
-                first, last = _sentence(text, ent.sent.start_char, ent.sent.end_char, ent.start_char)
+                first, last = _sentence(text, *_whole(ent.sent), ent.start_char)
                 dated.append(Dated(ent.start_char, ent.end_char, first, last, ent.text, iso))
     return mentions, dated
+
+
+def _kind(ent, name: str) -> str:
+    """person, organisation or place: a gazetteer city or country is a place whatever the NER says, except
+    that a "person" must also stand where a place does ("near Raqqah"), so "Jackson said" stays a person."""
+    kind = KINDS[ent.label_]
+    if kind == "place" or not is_place(name):
+        return kind
+    if kind == "person" and (ent.start == 0 or ent.doc[ent.start - 1].lower_ not in _BEFORE_PLACES):
+        return kind
+    return "place"
+
+
+_BEFORE_PLACES = {"in", "near", "at", "from", "to", "outside", "into", "around", "toward", "towards", "across",
+                  "of", "inside", "north", "south", "east", "west", "via", "through"}  # fmt: skip
+
+
+def _whole(sent) -> tuple[int, int]:
+    """The characters of spaCy sentence ``sent`` joined with its neighbours where the model split a sentence
+    without an ending between them ("… U.S. Air Force F-16 | Fighting Falcons struck …")."""
+    doc, first, last = sent.doc, sent.start, sent.end
+    while first > 0 and not _ends(doc[first - 1]):
+        first = doc[first - 1].sent.start
+    while last < len(doc) and not _ends(doc[last - 1]):
+        last = doc[last].sent.end
+    return doc[first].idx, doc[last - 1].idx + len(doc[last - 1])
+
+
+def _ends(token) -> bool:
+    """Whether a sentence may end after ``token``: closing punctuation, a line break, or white space alone."""
+    return token.is_space or "\n" in token.whitespace_ or token.text[-1:] in _ENDINGS
+
+
+_ENDINGS = set(".!?…:;\"”\u2019)]")  # and the closing quotes
 
 
 def _sentence(text: str, start: int, end: int, inside: int) -> tuple[int, int]:
