@@ -280,8 +280,9 @@ def _reuse(previous: Index, rel: str, sha: str) -> _Entry:
     when = previous.manifest.indexed.get(rel, previous.manifest.built_at)
     doc = previous.document(rel)  # with how its date was read, if it was
     annotations = previous.annotations_of(rel)
-    if previous.manifest.format_version < 5 and not doc.date and _dated(doc).date:
-        annotations = None  # its sentences' dates are resolved again against the date read from it
+    if previous.manifest.format_version < 5:  # names found again (gazetteer places, whole dated sentences),
+        _dated(doc)  # and its sentences' dates resolved against the date read from it
+        annotations = None
     return _Entry(doc, sha, previous.chunks_of(rel), vectors, when, annotations)
 
 
