@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 from askfront.answer.followup import followup_scope, resolve_followup, speaker_before
@@ -77,6 +77,15 @@ class Answer:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Answer:
+        """The answer ``to_dict`` gave (as JSON carried it); TypeError/KeyError if it is not one."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        for name in ("citations", "closest"):
+            values[name] = [Citation(**c) for c in raw.get(name) or []]
+        return cls(**values)
 
 
 def verdict(answer: dict[str, Any], n: int | None) -> str:

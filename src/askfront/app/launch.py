@@ -55,6 +55,7 @@ def serve(settings: Settings) -> None:
     from askfront.app.assets import asset
     from askfront.app.floods import limit_floods
     from askfront.app.page import build_ui
+    from askfront.app.presence import announce
     from askfront.app.service import Service
     from askfront.app.web import WebGuard, allowed_hosts
 
@@ -68,6 +69,8 @@ def serve(settings: Settings) -> None:
     stop_on_sigterm()
     app = build_ui(service, logout=auth is not None)
     print(f"askfront: serving on http://{host}:{port}" + (" (login required)" if auth else ""), flush=True)
+    here = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    presence = announce(settings, f"http://{here}:{port}/")  # `askfront ask` puts its questions to this app
     try:
         app.queue(default_concurrency_limit=1).launch(
             server_name=host,
@@ -87,6 +90,8 @@ def serve(settings: Settings) -> None:
             app_kwargs={"middleware": [Middleware(WebGuard, hosts=hosts, body_timeout_s=settings.body_timeout_s)]},
         )
     finally:
+        if presence is not None:
+            presence.unlink(missing_ok=True)
         service.close()
 
 

@@ -204,17 +204,7 @@ def search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def ask(settings: Settings, args: argparse.Namespace) -> int:
-    from askfront.answer.registry import load_answerer
-    from askfront.search.retrieve import Filters
-
-    answerer = load_answerer(settings)
-    filters = Filters(report_files(settings, args.file, answerer.retriever.index), args.since, args.until)
-    if args.all_reports:
-        from askfront.analysis.every_report import every_report
-
-        answer = every_report(answerer, args.question, filters=filters)
-    else:
-        answer = answerer.ask(args.question, filters=filters)
+    answer = _answer(settings, args)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
         return EXIT_OK
@@ -232,6 +222,28 @@ def ask(settings: Settings, args: argparse.Namespace) -> int:
         print(f"    {shown(citation.file)}  {where}")
         print(textwrap.indent(textwrap.fill(shown(f'"{citation.quote}"'), 100), "    "))
     return EXIT_OK
+
+
+def _answer(settings: Settings, args: argparse.Namespace):
+    """The answer of a running app with the same settings when the question needs nothing the app's /ask
+    does not take (filters, every report); else of the models loaded here."""
+    if not (args.file or args.since or args.until or args.all_reports):
+        from askfront.cli.through_app import ask_running_app
+
+        answered = ask_running_app(settings, args.question)
+        if answered is not None:
+            print(f"askfront: answered by the app running at {answered[1]}", file=sys.stderr)
+            return answered[0]
+    from askfront.answer.registry import load_answerer
+    from askfront.search.retrieve import Filters
+
+    answerer = load_answerer(settings)
+    filters = Filters(report_files(settings, args.file, answerer.retriever.index), args.since, args.until)
+    if args.all_reports:
+        from askfront.analysis.every_report import every_report
+
+        return every_report(answerer, args.question, filters=filters)
+    return answerer.ask(args.question, filters=filters)
 
 
 def _print_reports(answer) -> int:

@@ -182,7 +182,7 @@ def _ends(token) -> bool:
     return token.is_space or "\n" in token.whitespace_ or token.text[-1:] in _ENDINGS
 
 
-_ENDINGS = set(".!?…:;\"”\u2019)]")  # and the closing quotes
+_ENDINGS = set('.!?…:;"”\u2019)]')  # and the closing quotes
 
 
 def _sentence(text: str, start: int, end: int, inside: int) -> tuple[int, int]:
