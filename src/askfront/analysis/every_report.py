@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from askfront.analysis.figures import Figure, conflicts, other_periods, parse_figure, period, spread
+from askfront.analysis.figures import Figure, conflicts, other_periods, parse_figure, period, same_event, spread
 from askfront.answer.conversation import ABSTAIN_TEXT, Answer, Citation
 from askfront.core.types import date_key
-from askfront.language.counts import counted
+from askfront.language.counts import asked, counted
 
 if TYPE_CHECKING:
     from askfront.answer.conversation import Conversation
@@ -55,20 +55,50 @@ def every_report(
     figures = [parse_figure(a.short_answer) for a, _, _ in rows]
     things = [_counted(c) for _, c, _ in rows]
     periods = [period(c.quote) for _, c, _ in rows]
-    flags = conflicts(figures, things, periods)
-    elsewhen = other_periods(figures, things, periods)
+    asks = asked(resolved)  # a figure of something else (aircraft for strikes) is listed, never compared
+    other = [bool(asks and thing and thing != asks) for thing in things]
+    compared = [None if apart else f for f, apart in zip(figures, other, strict=True)]
+    # where and when: a figure over a stated period ("since August 2014") is not placed by the dates it names
+    events = [_event(retriever.index, c, bool(p)) for (_, c, _), p in zip(rows, periods, strict=True)]
+    flags = conflicts(compared, things, periods, events)
+    elsewhen = other_periods(compared, things, periods, events)
     citations, table = [], []
     for n, ((answer, cited, copied), figure) in enumerate(zip(rows, figures, strict=True), 1):
         citation = Citation(**{**vars(cited), "n": n})
         citations.append(citation)
         row = _row(answer, citation, figure, flags[n - 1])
-        extra = {"counts": things[n - 1], "period": periods[n - 1], "other_period": elsewhen[n - 1], "copies": copied}
+        places, dates = events[n - 1]
+        extra = {"counts": things[n - 1], "period": periods[n - 1], "other_period": elsewhen[n - 1], "copies": copied,
+                 "other_thing": things[n - 1] if other[n - 1] else "", "places": sorted(places), "dates": sorted(dates),
+                 "other_event": _elsewhere(n - 1, compared, things, events)}  # fmt: skip
         table.append({**row, **extra})
     disagree = spread([f for f, flag in zip(figures, flags, strict=True) if flag])
     result = _summary(question, resolved, table, citations, searched, disagree)
     conversation.note_filters(result, filters)
     result.timings = {"total_ms": (time.perf_counter() - started) * 1000}
     return result
+
+
+def _event(index, c: Citation, over_a_period: bool) -> tuple[frozenset[str], frozenset[str]]:
+    """Where and when the cited sentence puts its figure, as far as it says: the places (gazetteer or NER)
+    and, unless the figure is over a stated period, the resolved dates named in the quote. Empty when it
+    names none (then it matches any event)."""
+    found = index.annotations_of(c.file)
+    if not found:
+        return frozenset(), frozenset()
+    mentions, dated = found
+    places = frozenset(m.key for m in mentions if m.kind == "place" and c.start <= m.start and m.end <= c.end)
+    if over_a_period:
+        return places, frozenset()
+    return places, frozenset(d.iso for d in dated if c.start <= d.start and d.end <= c.end)
+
+
+def _elsewhere(i: int, figures: list, things: list[str], events: list) -> bool:
+    """Whether row ``i``'s figure would be compared with another's but is about another place or date."""
+    return figures[i] is not None and any(
+        j != i and figures[j] is not None and things[j] == things[i] and not same_event(events[i], events[j])
+        for j in range(len(figures))
+    )
 
 
 def _counted(c: Citation) -> str:
@@ -117,8 +147,15 @@ def _summary(
         text += f"; their figures cover different periods: {spans}."
         notice = ""
     else:
-        text += "; their figures agree." if sum(r["figure"] is not None for r in table) > 1 else "."
+        compared = [r for r in table if r["figure"] is not None and not (r["other_thing"] or r["other_event"])]
+        text += "; their figures agree." if len(compared) > 1 else "."
         notice = ""
+    apart = sum(bool(r["other_thing"] or r["other_event"]) for r in table)
+    if apart:
+        text += (
+            f" {apart} figure{' is' if apart == 1 else 's are'} about another thing or event (place, date) "
+            "and listed apart, not compared."
+        )
     return Answer(
         question, text, "", citations, resolved_question=resolved, reports=table, notice=notice, supported=True
     )

@@ -122,7 +122,10 @@ def parse_figure(text: str) -> Figure | None:
 
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _PERIODS = (  # a stated time span of a figure, normalised: figures over different spans are not in conflict
-    re.compile(r"\b(since\s+(?:the\s+)?[\w'-]+(?:\s+(?!and\b|said\b|the\b)[\w'-]+){0,2})", re.IGNORECASE),
+    re.compile(  # 'since the start of the year', 'since August 2014', 'since Monday': quoted whole
+        r"\b(since\s+(?:the\s+)?(?:(?:start|beginning|end|launch|fall|liberation|capture)\s+of\s+(?:the\s+)?)?"
+        r"[\w'-]+(?:\s+(?!and\b|said\b|the\b|when\b|as\b)[\w'-]+){0,2})", re.IGNORECASE,
+    ),
     re.compile(
         r"\b(?:in|over|during)\s+the\s+((?:past|last|previous)\s+(?:[\w-]+\s+)?"
         r"(?:hours?|days?|weeks?|months?|years?))\b", re.IGNORECASE,
@@ -145,29 +148,45 @@ def period(sentence: str) -> str:
     return ""
 
 
+Event = tuple[frozenset[str], frozenset[str]]  # the places and dates a figure's sentence names
+
+
 def conflicts(
-    figures: list[Figure | None], things: list[str] | None = None, periods: list[str] | None = None
+    figures: list[Figure | None],
+    things: list[str] | None = None,
+    periods: list[str] | None = None,
+    events: list[Event] | None = None,
 ) -> list[bool]:
     """For each figure, whether it disagrees with another that counts the same thing (``things``) over the
-    same stated period (``periods``); None never does."""
-    return _disagreeing(figures, things, periods, same_period=True)
+    same stated period (``periods``) of the same event (``events``: place and date); None never does."""
+    return _disagreeing(figures, things, periods, events, same_period=True)
 
 
-def other_periods(figures: list[Figure | None], things: list[str], periods: list[str]) -> list[bool]:
-    """For each figure, whether it differs from a figure of the same thing stated over another period
-    (shown as 'different periods', not as a conflict)."""
-    return _disagreeing(figures, things, periods, same_period=False)
+def other_periods(
+    figures: list[Figure | None], things: list[str], periods: list[str], events: list[Event] | None = None
+) -> list[bool]:
+    """For each figure, whether it differs from a figure of the same thing and event stated over another
+    period (shown as 'different periods', not as a conflict)."""
+    return _disagreeing(figures, things, periods, events, same_period=False)
 
 
-def _disagreeing(figures, things, periods, same_period: bool) -> list[bool]:
+def same_event(a: Event, b: Event) -> bool:
+    """Whether two figures may be about one event as far as their sentences say: no two different places
+    and no two different dates (a sentence that names none matches any)."""
+    return all(not x or not y or bool(x & y) for x, y in zip(a, b, strict=True))
+
+
+def _disagreeing(figures, things, periods, events, same_period: bool) -> list[bool]:
     things = things or [""] * len(figures)
     spans = [p.casefold() for p in periods or [""] * len(figures)]
+    events = events or [(frozenset(), frozenset())] * len(figures)
     return [
         a is not None
         and any(
             b is not None
             and j != i
             and things[i] == things[j]
+            and same_event(events[i], events[j])
             and (spans[i] == spans[j]) == same_period
             and not a.meets(b)
             for j, b in enumerate(figures)

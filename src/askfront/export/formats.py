@@ -117,6 +117,11 @@ def figure_note(row: dict[str, Any]) -> str:
         return "conflicts"
     if row.get("other_period"):
         return f"other period: {row.get('period') or 'none stated'}"
+    if row.get("other_thing"):
+        return f"counts {row['other_thing']}, not compared"
+    if row.get("other_event"):
+        where = ", ".join([*row.get("places", ()), *row.get("dates", ())])
+        return f"other event{f': {where}' if where else ''}, not compared"
     return ""
 
 

@@ -22,6 +22,13 @@ _COUNTED_WORD = re.compile(
 )
 _KIND_OF = {w: kind for kind, words in _COUNTED.items() for w in words}
 _NEXT_FIGURE = re.compile(rf"\d|\b(?:{NUMBER_WORD_PATTERN})\b|[.;]\s", re.IGNORECASE)
+_BOTH = re.compile(r"\s*(?:,|and|or|and/or)\s+(killed|dead|died|wounded|injured|hurt)\b", re.IGNORECASE)
+# Things a figure right before them counts, whatever counted word follows later in the sentence.
+_THING = re.compile(
+    r"\s+(?:[A-Za-z-]+\s+)?(aircraft|planes|jets|drones|helicopters|vehicles|trucks|tanks|ships|boats|buildings|"
+    r"villages|towns|cities|bombs|missiles|rockets|countries|nations|fighter jets)\b",
+    re.IGNORECASE,
+)
 _FILLER = {"of", "the", "more", "people", "members", "other", "some", "about", "than", "and", "a", "an"}
 
 
@@ -30,6 +37,9 @@ def counted(sentence: str, start: int, end: int) -> str:
     from the words after it up to the next figure (or, failing that, just before it), else the first
     word after it ('trucks' -> 'truck'), '' when nothing follows."""
     rest = sentence[end:]
+    thing = _THING.match(rest)  # '16 aircraft in the strikes' counts aircraft, not strikes
+    if thing:
+        return thing.group(1).lower().removesuffix("s")
     stop = _NEXT_FIGURE.search(rest)
     window = rest[: stop.start() if stop else 80][:80]
     found = (
@@ -38,7 +48,9 @@ def counted(sentence: str, start: int, end: int) -> str:
         or _COUNTED_WORD.search(sentence[start:end])  # an answer that names it: 'killed at least 28'
     )
     if found:
-        return _KIND_OF[" ".join(found.group(1).lower().split())]
+        kind = _KIND_OF[" ".join(found.group(1).lower().split())]
+        both = _BOTH.match(found.string[found.end() :])  # 'killed and injured': neither killed nor wounded alone
+        return "casualties" if both and {kind, _KIND_OF[both.group(1).lower()]} == {"killed", "wounded"} else kind
     words = [w for w in re.findall(r"[a-z]+", window.lower()) if w not in _FILLER]
     return words[0].removesuffix("s") if words else ""
 
