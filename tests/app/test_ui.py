@@ -689,3 +689,55 @@ def test_what_the_chat_shows_is_what_the_report_says_and_no_address_becomes_a_li
         (corpus / "checkpoint.txt").unlink()
         (corpus / "checkpoint.txt.meta.yaml").unlink()
     page.locator("#index-status").get_by_text(f"Index: {before} reports").wait_for(timeout=120_000)
+
+
+@pytest.mark.browser
+def test_conversations_are_kept_reopened_renamed_and_deleted(browser, app_url: str, desk) -> None:
+    folder = desk[1].parent / "conversations"
+    page = _open(browser, app_url)
+    try:
+        _ask(page, "How many passengers did the ferry carry?")
+        _last_answer(page, "212")
+        page.wait_for_function("document.querySelectorAll('#chat .message.bot, #chat [data-testid=bot]').length >= 1")
+        page.reload()  # the conversation is shown again after a reload
+        page.locator("#index-status").get_by_text("Index:").wait_for(timeout=30_000)
+        _last_answer(page, "212")
+        assert "212" in page.locator("#passage").inner_text(timeout=30_000)  # its sources too
+        [kept] = list(folder.glob("c-*.json"))
+        assert oct(kept.stat().st_mode & 0o777) == "0o600" and oct(folder.stat().st_mode & 0o777) == "0o700"
+        page.get_by_text("Conversations", exact=True).click()
+        page.locator("#conversation-new").click()  # a new conversation: the chat empties
+        page.wait_for_function("!document.querySelector('#chat').innerText.includes('212')", timeout=30_000)
+        _ask(page, "How far is Abu Grain from Sirte?")
+        _last_answer(page, "140 kilometers")
+        page.wait_for_function("() => document.querySelectorAll('#conversation-pick input').length > 0")
+        _choose(page, "#conversation-pick", "How many passengers")
+        name = page.locator("#conversation-name input, #conversation-name textarea")
+        page.wait_for_function(  # picking a conversation puts its name in the box, ready to edit
+            "document.querySelector('#conversation-name textarea, #conversation-name input').value"
+            ".startsWith('How many passengers')",
+            timeout=30_000,
+        )
+        name.fill("Ferry figures")
+        page.locator("#conversation-rename").click()
+        page.locator("#conversation-said").get_by_text("Renamed to Ferry figures.").wait_for(timeout=30_000)
+        page.locator("#conversation-open").click()  # reopened: the ferry answer, not the distance
+        _last_answer(page, "212")
+        assert "140 kilometers" not in page.locator("#chat").inner_text()
+        page.get_by_text("Export the conversation").click()
+        exported = page.locator("#export textarea")
+        exported.wait_for(timeout=30_000)
+        page.wait_for_function("document.querySelector('#export textarea').value.includes('212')", timeout=30_000)
+        assert "140 kilometers" not in exported.input_value()  # the reopened one is what the export holds
+        _choose(page, "#conversation-pick", "Ferry figures")
+        page.locator("#conversation-delete").click()
+        page.locator("#conversation-said").get_by_text("Deleted the conversation you had open.").wait_for(
+            timeout=30_000
+        )
+        assert len(list(folder.glob("c-*.json"))) == 1  # the other one is kept
+        page.reload()
+        page.locator("#index-status").get_by_text("Index:").wait_for(timeout=30_000)
+        time.sleep(2)
+        assert "212" not in page.locator("#chat").inner_text()  # the deleted one is not shown again
+    finally:
+        page.close()

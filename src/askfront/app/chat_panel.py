@@ -44,6 +44,9 @@ class ChatPanel:
 
         self.service = service
         self.history = gr.State([])
+        # the id of the kept conversation this tab shows (askfront.app.conversations), remembered by the
+        # browser so a reload shows it again; the conversation itself stays on this machine's disk
+        self.current = gr.BrowserState("", storage_key="askfront-conversation", secret=service.conversations.secret())
         self.turn = gr.State(-1)  # which answer the Sources panel shows
         with gr.Row():
             with gr.Column(scale=3, min_width=320):
@@ -77,7 +80,7 @@ class ChatPanel:
             return NO_SOURCES
         return passage_html(self.service, citation, answer)
 
-    def turn_of(self, question, chat, history, files, since, until, every: bool, exports):
+    def turn_of(self, question, chat, history, current, files, since, until, every: bool, exports):
         import gradio as gr
 
         question = (question or "").strip()
@@ -91,13 +94,32 @@ class ChatPanel:
             answer = ask(question, history=history[-4:], filters=filters)
         except AskfrontError as err:  # a bad filter date, a damaged index: said in the chat, in one line
             answer = Answer(question, f"askfront: error: {err}", "", abstained=True)
-        reply = answer_markdown(answer, self.service.where, turn=len(history))
-        chat = [*chat, {"role": "user", "content": escape_markdown(question)},
-                {"role": "assistant", "content": reply}]  # fmt: skip
+        chat = [*chat, *self.messages(answer, len(history))]
         history = [*history, answer]
         choices = choices_of(answer)
         picked = gr.update(choices=choices, value=choices[0] if choices else None)
-        return "", chat, history, picked, self.show(answer, None), *exports(history), "", len(history) - 1
+        current = current or self.service.conversations.new_id()
+        try:
+            self.service.conversations.save(current, history)  # kept whole after every answer
+        except AskfrontError as err:  # a full disk: the answer is still shown, with the reason it is not kept
+            gr.Warning(f"askfront: error: {err}")
+        return "", chat, history, picked, self.show(answer, None), *exports(history), "", len(history) - 1, current
+
+    def messages(self, answer: Answer, turn: int) -> list[dict]:
+        """The chat's two messages for one answer: the question and the answer with its [n] links."""
+        reply = answer_markdown(answer, self.service.where, turn=turn)
+        return [{"role": "user", "content": escape_markdown(answer.question)}, {"role": "assistant", "content": reply}]
+
+    def reopened(self, history: list[Answer], exports) -> tuple:
+        """Everything ``turn_of`` outputs but the question box and the conversation id, for ``history``."""
+        import gradio as gr
+
+        chat = [m for turn, answer in enumerate(history) for m in self.messages(answer, turn)]
+        last = history[-1] if history else None
+        choices = choices_of(last)
+        picked = gr.update(choices=choices, value=choices[0] if choices else None)
+        passage = self.show(last, None) if last else NO_SOURCES
+        return chat, history, picked, passage, *exports(history), "", len(history) - 1
 
     def pick_from_chat(self, history, value):
         """[n] clicked in the chat ('turn:n:…'): that answer's citations, citation n shown."""
@@ -122,25 +144,28 @@ class ChatPanel:
     def wire(self, filters: list, export_outputs: list, exports) -> None:
         """Questions read ``filters`` (files, since, until); each answer refreshes ``export_outputs``."""
         scroll, answer_js = asset("scroll.js"), asset("answer.js")
-        inputs = [self.question, self.chat, self.history, *filters]
+        inputs = [self.question, self.chat, self.history, self.current, *filters]
         outputs = [self.question, self.chat, self.history, self.cited, self.passage, *export_outputs,
-                   self.report_view, self.turn]  # fmt: skip
+                   self.report_view, self.turn, self.current]  # fmt: skip
         self.turn_outputs = len(outputs)  # export formats come from the registry: not a fixed count
 
         @page_errors
-        def chat_turn(question, chat, history, files, since, until):
-            return self.turn_of(question, chat, history, files, since, until, False, exports)
+        def chat_turn(question, chat, history, current, files, since, until):
+            return self.turn_of(question, chat, history, current, files, since, until, False, exports)
 
         @page_errors
-        def every_turn(question, chat, history, files, since, until):
-            return self.turn_of(question, chat, history, files, since, until, True, exports)
+        def every_turn(question, chat, history, current, files, since, until):
+            return self.turn_of(question, chat, history, current, files, since, until, True, exports)
 
+        self.asked = []  # the events of a question, for what follows each answer (the conversations list)
         for event, fn in (
             (self.question.submit, chat_turn),
             (self.send.click, chat_turn),
             (self.every.click, every_turn),
         ):
-            event(fn, inputs, outputs, api_visibility="private").then(None, js=scroll).then(None, js=answer_js)
+            asked = event(fn, inputs, outputs, api_visibility="private")
+            asked.then(None, js=scroll).then(None, js=answer_js)
+            self.asked.append(asked)
         pick = page_errors(lambda history, turn, choice: self.show(shown_answer(history, turn), choice))
         self.cited.input(pick, [self.history, self.turn, self.cited], self.passage, api_visibility="private").then(
             None, js=scroll

@@ -11,6 +11,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from askfront.app.assets import asset
 from askfront.app.chat_panel import ChatPanel
+from askfront.app.conversations_panel import ConversationsPanel
 from askfront.app.corpus_panel import ReportsPanel
 from askfront.app.listeners import page_errors
 from askfront.app.render import escape_markdown
@@ -94,6 +95,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
         status = gr.Markdown(service.status, elem_id="index-status")  # a callable: fresh on every page load
         seen = gr.State(service.generation)
         chat = ChatPanel(service)
+        conversations = ConversationsPanel(chat)
         examples = service.examples()
         if examples:
             gr.Examples(examples, inputs=chat.question, label="Example questions")
@@ -125,6 +127,7 @@ def build_ui(service: Service, logout: bool = False) -> gr.Blocks:
             return (gr.skip(),) * len(view) if last == service.generation else index_view()
 
         chat.wire([files, since, until], export_outputs, exports)
+        conversations.wire(app, exports, export_outputs)
 
         def named_filter_line(picked, since_date, until_date):
             return filter_line(picked, since_date, until_date, {r.path: r.title for r in service.reports()})

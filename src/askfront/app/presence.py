@@ -18,7 +18,7 @@ from askfront.index.versions import IN_USE
 # in these give the same answer.
 SERVING_ONLY = (
     "host", "port", "auth", "allowed_hosts", "trusted_proxies", "watch_s", "ask_wait_s", "body_timeout_s",
-    "batch_size", "device", "precision", "ray", "ray_workers", "ray_gpus_per_worker",
+    "batch_size", "device", "precision", "ray", "ray_workers", "ray_gpus_per_worker", "conversations",
 )  # fmt: skip
 
 

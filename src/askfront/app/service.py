@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from askfront.app.conversations import ConversationStore
 from askfront.app.corpus_edits import CorpusEdits
 from askfront.app.scratch import Scratch
 from askfront.core.cache import LRU
@@ -84,6 +85,7 @@ class Service(CorpusEdits):
         self.behind = self.behind_why = ""  # since when, and why, the index is behind the corpus folder
         self._asked = 0  # questions answered (see TRIM_EVERY)
         self.watcher: CorpusWatcher | None = None
+        self.conversations = ConversationStore(settings.conversations)
 
     @classmethod
     def start(cls, settings: Settings, log: Callable[[str], None] = _log) -> Service:

@@ -102,6 +102,8 @@ class Settings:
     # flood of stalled uploads would otherwise hold a file descriptor each until the app runs out. A real
     # upload on a slow link sends a packet well within this.
     body_timeout_s: float = 20.0
+    # Where the app keeps conversations (one JSON file each, mode 0600), so a reload or a restart shows them.
+    conversations: Path = Path("conversations")
 
     def __post_init__(self) -> None:
         """Refuse impossible values when the settings are made, not deep inside a run."""
