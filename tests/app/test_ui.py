@@ -32,6 +32,10 @@ ARTIFACTS = ROOT / "test-artifacts"
 FERRY = "Ferry reaches Malta\n\nA ferry from Benghazi reached Valletta on Tuesday carrying 212 passengers, the port authority said.\n"  # noqa: E501
 FERRY_META = "title: Ferry from Benghazi reaches Valletta\ndate: 2016-06-14\nsource: https://example.org/ferry\n"
 NOTES = "# Field notes\n\nThe road from Ajdabiya to Brega was reopened on Monday, a driver said.\n"
+LONG_ADDRESS = (
+    "https://example.org/reports/libya/field-notes-from-the-coast-road-between-ajdabiya-and-brega-by-the-desk"
+    "-team-update-three-with-the-drivers-accounts"
+)
 EXAMPLES = "# questions for the desk\nHow many passengers did the ferry carry?\nHow far is Abu Grain from Sirte?\n"
 XSS_REPORT = """Convoy report <script>window.__xss = 1</script>
 
@@ -47,6 +51,7 @@ def desk_corpus(corpus: Path) -> None:
     (corpus / "ferry.txt").write_text(FERRY)
     (corpus / "ferry.txt.meta.yaml").write_text(FERRY_META)
     (corpus / "notes.md").write_text(NOTES)
+    (corpus / "notes.md.meta.yaml").write_text(f"source: {LONG_ADDRESS}\n")  # no title, no date: still undated
     pdf = make_pdf([["Briefing on Derna"], ["The Derna council said 35 families returned to the old city on Sunday."]])
     (corpus / "briefing.pdf").write_bytes(pdf)
     (corpus / "briefing.pdf.meta.yaml").write_text(
@@ -370,23 +375,73 @@ def test_reports_copied_into_the_corpus_while_it_runs_are_indexed(page, corpus: 
     _last_answer(page, "don't say")
 
 
+_LAYOUT = """() => {
+  const box = s => {
+    const e = document.querySelector(s); if (!e) return null;
+    const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, left: r.left, right: r.right};
+  };
+  const bots = document.querySelectorAll("#chat .message.bot, #chat [data-testid='bot']");
+  const bold = bots[bots.length - 1].querySelector("strong").getBoundingClientRect();
+  const chatBox = box("#chat");
+  let header = chatBox.top;
+  for (const h of document.querySelectorAll("#chat [data-testid='block-label'], #chat label")) {
+    const r = h.getBoundingClientRect(); if (r.height) header = Math.max(header, r.bottom);
+  }
+  const passage = document.querySelector("#passage .passage");
+  const answer = {top: bold.top, bottom: bold.bottom};
+  passage.scrollIntoView({block: "center"});  // measured where it shows (elementFromPoint sees the screen only)
+  const first = passage.getBoundingClientRect();
+  const hit = document.elementFromPoint(first.left + 4, first.top + 4);
+  const sources = document.querySelector("#sources");
+  return {bold: answer, header, chat: chatBox, viewport: innerHeight,
+          heading: box("#sources h3"), citations: box("#citations"), passageBox: box("#passage .passage"),
+          meta: box("#passage .where"), firstLineOwn: passage.contains(hit),
+          innerCut: passage.scrollHeight > passage.clientHeight + 1,
+          wide: sources.scrollWidth - sources.clientWidth, pageWide: document.documentElement.scrollWidth - innerWidth};
+}"""
+
+
 @pytest.mark.browser
-def test_narrow_screen_shows_the_passage_under_the_answer(browser, app_url: str) -> None:
-    phone = _open(browser, app_url, width=390, height=844)
-    _ask(phone, "How far is Abu Grain from Sirte?")
-    _last_answer(phone, "140 kilometers (about 85 miles)")
-    phone.locator("#passage mark.answer-span").wait_for()
-    phone.wait_for_timeout(800)  # the answer is scrolled into view 150 and 600 ms after it arrives
-    bold = _last_answer(phone, "140 kilometers").locator("strong").first.bounding_box()
-    assert bold is not None and bold["y"] >= 0 and bold["y"] + bold["height"] <= 844, bold  # the short answer shows
-    chat_box = phone.locator("#chat").bounding_box()
-    assert chat_box["y"] <= bold["y"] <= chat_box["y"] + chat_box["height"], (bold, chat_box)
-    phone.evaluate("window.scrollTo(0, 0)")
-    chat, passage = phone.locator("#chat").bounding_box(), phone.locator("#passage").bounding_box()
-    gap = passage["y"] - (chat["y"] + chat["height"])
-    assert 0 <= gap < 300, gap  # only the question box and its two buttons between them (it was ~1,000 px)
-    phone.screenshot(path=str(ARTIFACTS / "ui-phone.png"))
-    phone.close()
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 900)])
+def test_the_answer_and_its_sources_read_in_order_on_phone_and_desktop(browser, app_url: str, width, height) -> None:
+    page = _open(browser, app_url, width=width, height=height)
+    try:
+        for question, short in (
+            ("How far is Abu Grain from Sirte?", "140 kilometers (about 85 miles)"),
+            ("When was the road from Ajdabiya to Brega reopened?", "Monday"),  # its source: a long address
+        ):
+            _ask(page, question)
+            _last_answer(page, short)
+            page.locator("#passage mark.answer-span").wait_for(timeout=30_000)
+            page.wait_for_timeout(900)  # the answer is scrolled into view 150 and 600 ms after it arrives
+            m = page.evaluate(_LAYOUT)
+            # the answer's first line shows whole, under the chat's header, inside the chat and the screen
+            assert m["header"] <= m["bold"]["top"] and m["bold"]["bottom"] <= m["chat"]["bottom"], m
+            assert m["bold"]["top"] >= 0 and m["bold"]["bottom"] <= m["viewport"], m
+            # Sources reads heading, citations, passage; nothing lies over the passage's text or cuts it
+            order = (m["heading"]["bottom"], m["citations"]["top"], m["citations"]["bottom"], m["passageBox"]["top"])
+            assert order == tuple(sorted(order)), m
+            assert m["meta"]["bottom"] <= m["passageBox"]["top"] and m["firstLineOwn"] and not m["innerCut"], m
+            assert m["wide"] <= 1 and m["pageWide"] <= 1, m  # a long source address wraps: nothing runs off
+        assert LONG_ADDRESS in page.locator("#passage").inner_text().replace("\n", "")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"ui-{width}.png"))
+        _reports_panel(page)  # tables keep words whole; one wider than the screen says it scrolls
+        page.get_by_text("People, organisations, places").click()
+        page.locator("#names-table").get_by_text("Sirte").first.wait_for(timeout=30_000)
+        page.get_by_text("Timeline", exact=True).click()
+        page.locator("#timeline-count").get_by_text("dated sentence").wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)  # the page checks every 0.7 s which tables run past their place
+        for table in ("#reports-table", "#names-table", "#timeline-table"):
+            assert _no_word_split(page, f"{table} table") == [], table
+            wider = page.locator(table).evaluate(
+                "t => [...t.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1 "
+                "&& /(auto|scroll)/.test(getComputedStyle(e).overflowX))"
+            )
+            assert page.locator(f"{table} ~ .scroll-hint").first.is_visible() == wider, table
+            assert wider or width > 700, table  # on a phone every one of them is wider than the screen
+    finally:
+        page.close()
 
 
 @pytest.mark.browser

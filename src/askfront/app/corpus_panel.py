@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from askfront.app.assets import SCROLL_HINT
 from askfront.app.corpus_edits import deleted_message
 from askfront.app.listeners import page_errors
 from askfront.app.render import escape_markdown
@@ -25,6 +26,7 @@ class ReportsPanel:
                 headers=["title", "date", "source", "passages"], interactive=False, wrap=True,
                 column_widths=["40%", "15%", "35%", "10%"], elem_id="reports-table",
             )  # fmt: skip
+            gr.Markdown(SCROLL_HINT, elem_classes=["scroll-hint"])
             self.uploads = gr.File(  # a report's .meta.yaml may come with it: its title, date and source
                 label=f"Add reports ({', '.join(suffixes)}; with a .meta.yaml for title, date and source)",
                 file_count="multiple", file_types=[*suffixes, ".yaml"],

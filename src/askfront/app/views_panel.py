@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from askfront.analysis.views import timeline_csv, timeline_note
-from askfront.app.assets import asset
+from askfront.app.assets import SCROLL_HINT, asset
 from askfront.app.listeners import page_errors
 from askfront.app.search_panel import hit_list, matches_html
 from askfront.core.errors import ConfigError
@@ -30,6 +30,7 @@ class NamesPanel:
             self.table = gr.Dataframe(
                 headers=["name", "kind", "mentions", "reports"], interactive=False, elem_id="names-table"
             )
+            gr.Markdown(SCROLL_HINT, elem_classes=["scroll-hint"])
             with gr.Row():
                 self.pick = gr.Dropdown([], label="Name", elem_id="name-pick")
                 self.restrict = gr.Button("Ask only the reports that mention it", elem_id="restrict")
@@ -86,6 +87,7 @@ class TimelinePanel:
                 headers=["date", "as written", "sentence", "report", "file"], interactive=False, wrap=True,
                 elem_id="timeline-table",
             )  # fmt: skip
+            gr.Markdown(SCROLL_HINT, elem_classes=["scroll-hint"])
             self.csv = gr.DownloadButton("Download the timeline (CSV)", elem_id="timeline-csv")
         self.outputs = [self.table, self.csv, self.count]
 

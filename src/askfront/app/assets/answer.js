@@ -8,7 +8,13 @@
       el.scrollHeight > el.clientHeight + 1 && /(auto|scroll)/.test(getComputedStyle(el).overflowY);
     while (box && box !== document.body && !scrolls(box)) box = box.parentElement;
     if (box && box !== document.body) {
-      box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+      // below the chat's own header ("Chat" label and buttons float over the top of the box)
+      let below = box.getBoundingClientRect().top;
+      for (const head of document.querySelectorAll("#chat [data-testid='block-label'], #chat label, #chat .icon-button-wrapper")) {
+        const r = head.getBoundingClientRect();
+        if (r.height && r.bottom > below && r.top < box.getBoundingClientRect().top + 60) below = r.bottom;
+      }
+      box.scrollTop += last.getBoundingClientRect().top - below - 8;
     }
     const top = last.getBoundingClientRect().top;
     if (window.innerWidth < 700 && (top < 0 || top > window.innerHeight * 0.6)) window.scrollBy(0, top - 60);

@@ -22,4 +22,12 @@
     box.value = `${found[1]}:${found[2]}:${found[3]}:${Date.now()}`;
     box.dispatchEvent(new Event("input", { bubbles: true }));
   }, true);
+  setInterval(() => {  // a table wider than its place says it scrolls sideways (the hint under it)
+    for (const hint of document.querySelectorAll(".block.scroll-hint")) {
+      let table = hint.previousElementSibling;
+      while (table && !table.querySelector("table")) table = table.previousElementSibling;
+      const box = table && (table.querySelector(".virtual-table-viewport") || table.querySelector("table")?.parentElement);
+      hint.classList.toggle("shown", !!box && box.scrollWidth > box.clientWidth + 1);
+    }
+  }, 700);
 }
