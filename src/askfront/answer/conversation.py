@@ -49,6 +49,7 @@ class Citation:
     answer_start: int | None = None
     answer_end: int | None = None
     date_read: str = ""  # how the report's date was read from it ('' from metadata; core.types.DATE_READ)
+    ocr: bool = False  # the quoted page was read by OCR from a scan (check the original page)
 
 
 @dataclass
@@ -266,5 +267,6 @@ def citation(n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:
     """Citation ``[n]``: characters ``start``..``end`` (``quote``) of the report ``hit`` comes from."""
     r = hit.record
     page = r.page_at(start)  # a sentence late in a passage may sit on the PDF's next page
+    ocr = (page or 1) in r.ocr_pages
     return Citation(n, r.path, r.title, r.date, r.source, start, end, quote, page, hit.score, r.start, r.end,
-                    date_read=r.date_read)  # fmt: skip
+                    date_read=r.date_read, ocr=ocr)  # fmt: skip

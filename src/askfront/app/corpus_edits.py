@@ -45,7 +45,8 @@ def content_kind(data: bytes) -> str:
     within the first kilobyte (a PDF may start with junk), or one of the kinds never read (``_MAGIC``)."""
     head = data[:1024]
     for entry in LOADERS:
-        if entry.options.get("magic") and entry.options["magic"] in head:
+        magic = entry.options.get("magic") or ()
+        if any(m in head for m in (magic if isinstance(magic, tuple) else (magic,))):
             return entry.options["kind"]
     return next((kind for magic, kind in _MAGIC if head.startswith(magic)), "")
 

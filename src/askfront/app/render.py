@@ -71,6 +71,8 @@ def citation_meta(c: Citation, where: str = "") -> str:
     place = escape_markdown(c.file)
     if c.page:
         place += f", page {c.page}"
+    if c.ocr:
+        place += " (read by OCR from a scan: check the original)"
     if where:
         place += f", {where}"
     parts.append(f"{place}, characters {c.start}-{c.end}")

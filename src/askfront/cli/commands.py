@@ -217,6 +217,7 @@ def ask(settings: Settings, args: argparse.Namespace) -> int:
         print(f"How sure: {answer.confidence}")
     for citation in answer.citations or answer.closest:
         where = f"chars {citation.start}-{citation.end}" + (f", page {citation.page}" if citation.page else "")
+        where += ", read by OCR" if citation.ocr else ""
         dated = f" ({shown(date_shown(citation.date, citation.date_read))})" if citation.date else ""
         print(f"\n[{citation.n}] {shown(citation.title)}{dated}")
         print(f"    {shown(citation.file)}  {where}")

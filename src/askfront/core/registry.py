@@ -77,13 +77,19 @@ class Registry:
                 self._entries[entry.name] = before
 
 
+_TIFF = {"magic": (b"II*\x00", b"MM\x00*"), "kind": "a TIFF image"}  # either byte order
 LOADERS = Registry("report type", [
     Entry(".txt", "askfront.ingest.reports:load_text", "plain text"),
     Entry(".md", "askfront.ingest.reports:load_markdown", "Markdown"),
     Entry(".markdown", "askfront.ingest.reports:load_markdown", "Markdown"),
     Entry(".html", "askfront.ingest.reports:load_html", "a web page (main text only)"),
     Entry(".htm", "askfront.ingest.reports:load_html", "a web page (main text only)"),
-    Entry(".pdf", "askfront.ingest.reports:load_pdf", "PDF (text layer)", {"magic": b"%PDF-", "kind": "a PDF"}),
+    Entry(".pdf", "askfront.ingest.pdf:load_pdf", "PDF (scans by OCR)", {"magic": b"%PDF-", "kind": "a PDF"}),
+    Entry(".png", "askfront.ingest.ocr:load_image", "scan (OCR)", {"magic": b"\x89PNG", "kind": "a PNG image"}),
+    Entry(".jpg", "askfront.ingest.ocr:load_image", "scan (OCR)", {"magic": b"\xff\xd8\xff", "kind": "a JPEG image"}),
+    Entry(".jpeg", "askfront.ingest.ocr:load_image", "scan (OCR)", {"magic": b"\xff\xd8\xff", "kind": "a JPEG image"}),
+    Entry(".tif", "askfront.ingest.ocr:load_image", "scan (OCR)", _TIFF),
+    Entry(".tiff", "askfront.ingest.ocr:load_image", "scan (OCR)", _TIFF),
 ])  # fmt: skip
 RANKERS = Registry("ranker", [
     Entry("dense", "askfront.search.retrieve:DenseRanker", "meaning: FAISS over the passage vectors"),

@@ -76,6 +76,7 @@ class Document:
     pages: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     date_read: str = ""  # how an undated report's date was read from it ("text", "source"), '' from metadata
+    ocr_pages: list[int] = field(default_factory=list)  # 1-based pages read by OCR (a scan), [] for none
 
     def page_at(self, offset: int) -> int | None:
         """1-based PDF page holding character ``offset``, or None for non-PDF reports."""
@@ -119,6 +120,7 @@ class ChunkRecord:
     pages: tuple[int, ...] = ()  # where each page of its report starts (PDFs), for citations inside it
     copy_of: str = ""  # the report this one copies (the same story filed twice), '' when none
     date_read: str = ""  # how its report's date was read from the report ('' when from metadata)
+    ocr_pages: tuple[int, ...] = ()  # its report's pages read by OCR (1-based)
 
     def page_at(self, offset: int) -> int | None:
         """The page of report character ``offset`` (inside this passage), or the passage's page."""

@@ -23,7 +23,7 @@ from askfront.core.types import DATE_READ, date_shown
 
 CSV_COLUMNS = (
     "question", "answer", "short_answer", "citation", "report_title", "file", "date", "date_read", "source", "page",
-    "quote", "start", "end", "answers_question", "how_sure", "filters", "conflicting", "read_as",
+    "read_by_ocr", "quote", "start", "end", "answers_question", "how_sure", "filters", "conflicting", "read_as",
 )  # fmt: skip
 
 
@@ -55,6 +55,8 @@ def citation_line(c: dict[str, Any]) -> str:
     line += f", {c.get('file', '')}"
     if c.get("page"):
         line += f", page {c['page']}"
+    if c.get("ocr"):
+        line += " (read by OCR)"
     line += f", characters {c.get('start')}-{c.get('end')}"
     if c.get("source"):
         line += f", source: {c['source']}"
@@ -168,6 +170,7 @@ def csv_rows(answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "date_read": DATE_READ.get(c.get("date_read", ""), ""),
                 "source": c.get("source", ""),
                 "page": c.get("page") or "",
+                "read_by_ocr": "yes" if c.get("ocr") else "",
                 "quote": c.get("quote", ""),
                 "start": c.get("start"),
                 "end": c.get("end"),

@@ -351,6 +351,7 @@ def _publish(index_dir: Path, settings: Settings, embedder: TextEmbedder, entrie
         indexed={e.doc.path: e.indexed_at or now.isoformat(timespec="seconds") for e in entries},
         copies=find_copies([(e.doc.path, e.doc.text) for e in entries]),
         dates_read={e.doc.path: e.doc.date_read for e in entries if e.doc.date_read},
+        ocr_pages={e.doc.path: ",".join(map(str, e.doc.ocr_pages)) for e in entries if e.doc.ocr_pages},
     )
     building = index_dir / f".build-{stamp}"
     annotations = {e.doc.path: e.annotations for e in entries if e.annotations is not None}

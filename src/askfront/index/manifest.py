@@ -58,6 +58,7 @@ class Manifest:
     checksums: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> {"sha256", "bytes"}
     copies: dict[str, str] = field(default_factory=dict)  # report -> the report it copies (index.copies)
     dates_read: dict[str, str] = field(default_factory=dict)  # report -> how its date was read from it
+    ocr_pages: dict[str, str] = field(default_factory=dict)  # report -> its pages read by OCR ("1,3")
 
     @classmethod
     def from_json(cls, raw: Any) -> Manifest:
@@ -71,7 +72,7 @@ class Manifest:
             kind = dict if known[name].startswith("dict[") else {"str": str, "int": int}.get(known[name])
             if kind is None or not isinstance(value, kind) or isinstance(value, bool):
                 raise TypeError(f"manifest field {name!r} is {type(value).__name__}, not {known[name]}")
-        for name in ("files", "indexed", "model_files", "copies", "dates_read"):
+        for name in ("files", "indexed", "model_files", "copies", "dates_read", "ocr_pages"):
             if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.get(name, {}).items()):
                 raise TypeError(f"manifest field {name!r} must map names to text")
         for name, c in raw.get("checksums", {}).items():

@@ -261,6 +261,7 @@ class Index:
                 pages=tuple(json.loads(row[-1] or "[]")),
                 copy_of=copies.get(row[1], ""),
                 date_read=read.get(row[1], ""),
+                ocr_pages=tuple(self.ocr_pages(row[1])),
             )
             for row in rows
         }
@@ -284,7 +285,8 @@ class Index:
         if row is None:
             raise KeyError(path)
         row = _typed(row, (str,) * 6)
-        return Document(*row[:5], pages=json.loads(row[5]), date_read=self.manifest.dates_read.get(path, ""))
+        read = self.manifest.dates_read.get(path, "")
+        return Document(*row[:5], pages=json.loads(row[5]), date_read=read, ocr_pages=self.ocr_pages(path))
 
     @_guarded
     def text(self, path: str, start: int, end: int) -> str:
@@ -375,6 +377,11 @@ class Index:
             )
             for row in rows
         ]
+
+    def ocr_pages(self, path: str) -> list[int]:
+        """The 1-based pages of a report that were read by OCR ([] when none)."""
+        listed = self.manifest.ocr_pages.get(path, "")
+        return [int(n) for n in listed.split(",") if n.isdigit()]
 
     def close(self) -> None:
         self._db.close()

@@ -330,39 +330,6 @@ def _html_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def load_pdf(data: bytes, rel: str) -> Document:
-    try:
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
-    except ImportError:
-        raise LoadError("PDF support is missing (pypdf, part of the default install): pip install pypdf") from None
-    import io
-    import logging
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf logs each repaired glitch; we report once
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError("encrypted PDF (needs a password)")
-        parts: list[str] = []
-        pages: list[int] = []
-        offset = 0
-        for page in reader.pages:
-            pages.append(offset)
-            page_text = (page.extract_text() or "").strip()
-            parts.append(page_text)
-            offset += len(page_text) + 2
-        text = "\n\n".join(parts)
-        title = (reader.metadata.title if reader.metadata else None) or ""
-    except LoadError:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as err:
-        raise LoadError(f"corrupt or unreadable PDF ({type(err).__name__}: {one_line(err)})") from None
-    if not text.strip():
-        raise LoadError("PDF has no extractable text (scanned pages? run OCR first)")
-    return Document(path=rel, title=_capped(str(title).strip(), "title") or Path(rel).stem, text=text, pages=pages)
-
-
 def strip_footer(text: str) -> str:
     """Drop trailing site furniture ("Popular posts from this blog" …) found in the last half of a text."""
     for match in _FOOTER_MARKERS.finditer(text):
