@@ -100,6 +100,6 @@ def test_invalid_sidecar_yaml_names_the_metadata_file(tmp_path: Path) -> None:
 def test_find_reports_walks_subfolders_and_skips_hidden_and_other_files(tmp_path: Path) -> None:
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / ".hidden").mkdir()
-    for name in ("a/b/deep.md", "top.txt", "x.HTML", ".hidden/no.txt", "notes.docx", "top.txt.meta.yaml"):
+    for name in ("a/b/deep.md", "top.txt", "x.HTML", ".hidden/no.txt", "notes.odt", "top.txt.meta.yaml"):
         (tmp_path / name).write_text("x")
     assert [p.relative_to(tmp_path).as_posix() for p in find_reports(tmp_path)] == ["a/b/deep.md", "top.txt", "x.HTML"]

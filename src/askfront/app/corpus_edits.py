@@ -139,6 +139,9 @@ class CorpusEdits:
         for path in scan_corpus(self.settings.corpus).files:
             if path.relative_to(self.settings.corpus).as_posix() == rel:
                 return path
+        parent = rel.rpartition("/")[0]
+        if parent and (self.settings.corpus / parent).is_file():  # an e-mail's attachment, indexed on its own
+            raise ConfigError(f"{rel}: an attachment of the e-mail {parent}; delete or replace the e-mail instead")
         raise ConfigError(f"{rel}: no such report in {self.settings.corpus}")
 
     def delete_report(self, rel: str) -> str:

@@ -88,6 +88,8 @@ LOADERS = Registry("report type", [
     Entry(".png", "askfront.ingest.ocr:load_image", "scan (OCR)", {"magic": b"\x89PNG", "kind": "a PNG image"}),
     Entry(".jpg", "askfront.ingest.ocr:load_image", "scan (OCR)", {"magic": b"\xff\xd8\xff", "kind": "a JPEG image"}),
     Entry(".jpeg", "askfront.ingest.ocr:load_image", "scan (OCR)", {"magic": b"\xff\xd8\xff", "kind": "a JPEG image"}),
+    Entry(".docx", "askfront.ingest.office:load_docx", "Word", {"magic": b"PK\x03\x04", "kind": "a Word or ZIP file"}),
+    Entry(".eml", "askfront.ingest.mail:load_eml", "e-mail (attachments as reports of their own)"),
     Entry(".tif", "askfront.ingest.ocr:load_image", "scan (OCR)", _TIFF),
     Entry(".tiff", "askfront.ingest.ocr:load_image", "scan (OCR)", _TIFF),
 ])  # fmt: skip

@@ -77,6 +77,8 @@ class Document:
     warnings: list[str] = field(default_factory=list)
     date_read: str = ""  # how an undated report's date was read from it ("text", "source"), '' from metadata
     ocr_pages: list[int] = field(default_factory=list)  # 1-based pages read by OCR (a scan), [] for none
+    # reports that came inside this one (an e-mail's attachments), each indexed as "<this path>/<its name>"
+    parts: list[Document] = field(default_factory=list)
 
     def page_at(self, offset: int) -> int | None:
         """1-based PDF page holding character ``offset``, or None for non-PDF reports."""

@@ -240,7 +240,7 @@ def _read_corpus(
             refused[f"{folder}/"] = reason
     for rel, reason in refused.items():
         if previous is not None and rel in indexed:
-            entries.append(_reuse(previous, rel, indexed[rel]))
+            entries.extend(_reuse_all(previous, rel, indexed))
             reason += "; kept the previously indexed version"
         report.failed[rel] = reason
         log(f"askfront: error: {shown(settings.corpus / rel)}: {reason}")
@@ -250,7 +250,7 @@ def _read_corpus(
             raw = read_report(path, settings.corpus, settings.max_file_bytes)
             sha = raw.sha256
             if previous is not None and indexed.get(rel) == sha:
-                entries.append(_reuse(previous, rel, sha))
+                entries.extend(_reuse_all(previous, rel, indexed))
                 report.unchanged.append(rel)
                 continue
             doc = _dated(parse_report(raw))
@@ -259,19 +259,28 @@ def _read_corpus(
             if previous is not None and rel in indexed and os.path.lexists(path):
                 # a report that became unreadable keeps its last good version searchable
                 reason += "; kept the previously indexed version"
-                entries.append(_reuse(previous, rel, indexed[rel]))
+                entries.extend(_reuse_all(previous, rel, indexed))
             report.failed[rel] = reason
             log(f"askfront: error: {shown(settings.corpus / rel)}: {reason}")
             continue
         for warning in doc.warnings:
             log(f"askfront: warning: {shown(settings.corpus / rel)}: {warning}")
-        chunks = split_document(doc, splitter)
-        entries.append(_Entry(doc, sha, chunks))
+        entries.append(_Entry(doc, sha, split_document(doc, splitter)))
+        for part in doc.parts:  # an e-mail's attachments: reports of their own, "<mail>.eml/<name>"
+            entries.append(_Entry(_dated(part), sha, split_document(part, splitter)))
+        doc.parts = []
         if rel not in indexed:
             report.added.append(rel)
         else:
             (report.unchanged if indexed[rel] == sha else report.changed).append(rel)
-    return entries
+    seen: set[str] = set()  # a report reused twice (its folder unreadable, and it an e-mail's attachment)
+    return [e for e in entries if not (e.doc.path in seen or seen.add(e.doc.path))]
+
+
+def _reuse_all(previous: Index, rel: str, indexed: dict[str, str]) -> list[_Entry]:
+    """A report as the previous index holds it, with the reports that came inside it (attachments)."""
+    inside = [p for p in indexed if p.startswith(f"{rel}/") and indexed[p] == indexed[rel]]
+    return [_reuse(previous, p, indexed[p]) for p in [rel, *inside]]
 
 
 def _reuse(previous: Index, rel: str, sha: str) -> _Entry:

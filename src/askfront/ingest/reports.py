@@ -227,7 +227,8 @@ def parse_report(raw: RawReport) -> Document:
     doc = LOADERS.load(suffix)(raw.data, raw.rel)
     if raw.sidecar:
         _apply_metadata(doc, _sidecar_metadata(raw.sidecar, raw.path)[1])
-    _make_visible(doc)
+    for each in (doc, *doc.parts):
+        _make_visible(each)
     if not doc.text.strip():
         raise LoadError("no text found in the file")
     return doc

@@ -1,0 +1,100 @@
+"""E-mails (.eml, read with Python's own ``email`` package, the standard RFC 5322/MIME parser): the subject
+is the title, the Date header the date, the sender the source, the body (plain text, else the HTML made
+text) the report. Each attachment that is itself a readable report (a PDF, a Word file, a scan, a text,
+a forwarded e-mail) becomes a report of its own, ``<mail>.eml/<attachment>``, whose source names the
+e-mail it came with. Limits: ``MAX_ATTACHMENTS`` per e-mail, forwarded e-mails ``MAX_DEPTH`` deep."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+from email.message import EmailMessage
+from pathlib import Path
+
+from askfront.core.errors import LoadError, one_line
+from askfront.core.registry import LOADERS
+from askfront.core.types import Document
+
+MAX_ATTACHMENTS = 50  # attachments read per e-mail; the rest are named in a warning
+MAX_DEPTH = 3  # e-mails forwarded inside e-mails read this deep
+
+
+def load_eml(data: bytes, rel: str) -> Document:
+    return _message(data, rel, depth=0)
+
+
+def _message(data: bytes, rel: str, depth: int) -> Document:
+    try:
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        subject = " ".join(str(message.get("subject", "") or "").split())
+        sender = " ".join(str(message.get("from", "") or "").split())
+        when = _date(message.get("date"))
+        body = _body(message)
+    except LoadError:
+        raise
+    except Exception as err:  # the parser is lenient; a header it cannot decode raises many kinds
+        raise LoadError(f"corrupt e-mail ({type(err).__name__}: {one_line(err)})") from None
+    if not message.keys():
+        raise LoadError("not an e-mail (no headers)")
+    doc = Document(path=rel, title=(subject or Path(rel).stem)[:300], text=body or f"(e-mail without text: {subject})")
+    doc.source, doc.date = (f"e-mail from {sender}" if sender else "e-mail")[:2000], when
+    doc.parts = _attachments(message, rel, subject or Path(rel).name, depth, doc.warnings)
+    if not body.strip() and not doc.parts:
+        raise LoadError("an e-mail with no text and no readable attachment")
+    return doc
+
+
+def _date(header) -> str:
+    try:
+        return email.utils.parsedate_to_datetime(str(header)).date().isoformat() if header else ""
+    except (TypeError, ValueError, IndexError):
+        return ""
+
+
+def _body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    text = part.get_content()
+    if part.get_content_subtype() == "html":
+        from askfront.ingest.reports import _html_text
+
+        text = _html_text(text)
+    lines = [line.rstrip() for line in str(text).replace("\r\n", "\n").splitlines()]
+    return "\n".join(lines).strip()
+
+
+def _attachments(message: EmailMessage, rel: str, mail: str, depth: int, warnings: list[str]) -> list[Document]:
+    parts: list[Document] = []
+    attached = list(message.iter_attachments())
+    for n, part in enumerate(attached):
+        if len(parts) >= MAX_ATTACHMENTS:
+            warnings.append(f"{len(attached) - n} more attachments not read (at most {MAX_ATTACHMENTS} per e-mail)")
+            break
+        name = Path(part.get_filename() or f"attachment-{n + 1}").name or f"attachment-{n + 1}"
+        forwarded = part.get_content_type() == "message/rfc822"
+        suffix = ".eml" if forwarded else Path(name).suffix.lower()
+        if suffix not in LOADERS:
+            continue  # not a report (a logo, a calendar invitation)
+        child = f"{rel}/{name if name.lower().endswith(suffix) else name + suffix}"
+        try:
+            if forwarded:
+                if depth + 1 > MAX_DEPTH:
+                    warnings.append(f"{name}: a forwarded e-mail nested deeper than {MAX_DEPTH} not read")
+                    continue
+                inner = part.get_content()
+                doc = _message(inner.as_bytes() if hasattr(inner, "as_bytes") else bytes(inner), child, depth + 1)
+            else:
+                doc = LOADERS.load(suffix)(part.get_content() if part.get_content_maintype() != "text"
+                                           else part.get_content().encode("utf-8"), child)  # fmt: skip
+        except LoadError as err:
+            warnings.append(f"attachment {name}: {err}")
+            continue
+        except Exception as err:
+            warnings.append(f"attachment {name}: could not be read ({type(err).__name__}: {one_line(err)})")
+            continue
+        doc.source = f"attachment of the e-mail “{mail}” ({Path(rel).name})"
+        parts.extend([doc, *doc.parts])  # a forwarded e-mail's own attachments are reports too
+        doc.parts = []
+    return parts
