@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 from askfront.answer.followup import followup_scope, resolve_followup, speaker_before
+from askfront.core.arabic import is_arabic
 from askfront.core.errors import AskfrontError
 from askfront.core.types import Component, in_files
 from askfront.core.visible import visible
@@ -27,6 +28,11 @@ ABSTAIN_TEXT = "The reports don't say."
 SPEAKER_LOOKBACK = 400  # characters before a quote searched for the line that introduces its speaker
 # Longer questions are refused: no real question is this long, and a 7 MB one held the app for 36 s.
 MAX_QUESTION_CHARS = 2000
+ARABIC_TEXT = (
+    "askfront cannot pick an answer in Arabic: its reader reads English. The passages below hold the words "
+    "of your question: read them for the answer."
+)
+ARABIC_NOTICE = "A question in Arabic: passages found by their words, no answer picked (the reader is English)."
 
 
 @dataclass
@@ -95,6 +101,8 @@ def verdict(answer: dict[str, Any], n: int | None) -> str:
     check [1]") or 'does not answer'. The Sources panel and both exports label passages with it."""
     if answer.get("citations") and not answer.get("abstained"):
         return "answers"
+    if answer.get("answer") == ARABIC_TEXT:  # passages found by the words of an Arabic question, not judged
+        return "may answer"
     return "may answer" if answer.get("near") and n == 1 else "does not answer"
 
 
@@ -193,7 +201,11 @@ class Conversation:
         asked = Filters(scope, *(filters.since, filters.until) if filters else ("", "")) if scope else filters
         hits = self.retriever.search(resolved, top_k=self.read_k, filters=asked)
         retrieved = time.perf_counter()
-        answer = self.answerer.answer(question, resolved, hits)
+        if is_arabic(question):  # the reader reads English only: the passages, said plainly, never a guess
+            answer = Answer(question, ARABIC_TEXT, "", abstained=True, resolved_question=resolved,
+                            closest=closest_passages(hits, self.top_k), notice=ARABIC_NOTICE)  # fmt: skip
+        else:
+            answer = self.answerer.answer(question, resolved, hits)
         self.note_filters(answer, filters)
         if scope:
             titles = "; ".join(dict.fromkeys(c.title for c in history[-1].citations)) or ", ".join(scope)

@@ -377,15 +377,20 @@ def _why(err: AskfrontError, index_dir: Path) -> str:
 
 
 def _format_of(index_dir: Path) -> int | None:
-    """The format version of the live index (None when it cannot be read: opening it will say why)."""
+    """The format version of the live index (None when it cannot be read: opening it will say why); an
+    index whose keyword search was built with other BM25 settings (an older askfront) counts as format 0,
+    so the app brings it up to date (vectors reused) instead of refusing to start."""
     import json
 
+    from askfront.index.manifest import BM25_SETTINGS
     from askfront.index.store import live_version
 
     try:
         version = live_version(index_dir)
-        return int(json.loads((version / "manifest.json").read_text(encoding="utf-8"))["format_version"])
-    except (AskfrontError, OSError, ValueError, KeyError, TypeError):
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+        bm25 = manifest.get("search", {}).get("bm25")
+        return 0 if bm25 is not None and bm25 != BM25_SETTINGS else int(manifest["format_version"])
+    except (AskfrontError, OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 

@@ -30,6 +30,7 @@ BM25_SETTINGS = {
     "method": "lucene",
     "k1": 1.5,
     "b": 0.75,
+    "arabic": "folded",  # diacritics, tatweel and alef/ya/ta-marbuta variants folded (core.arabic)
 }
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 
+from askfront.core.arabic import fold_arabic
 from askfront.core.errors import REPAIR, BadIndexError, one_line
 from askfront.core.types import Chunk, ChunkRecord, Document
 from askfront.index import versions
@@ -85,7 +86,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     import bm25s
 
     return bm25s.tokenize(
-        texts,
+        [fold_arabic(t) for t in texts],  # Arabic spelled with or without diacritics scores alike
         lower=BM25_SETTINGS["lowercase"],
         stopwords=BM25_SETTINGS["stopwords"],
         return_ids=False,

@@ -13,6 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
+from askfront.core.arabic import is_arabic
 from askfront.core.errors import LoadError, one_line
 from askfront.core.types import Document
 
@@ -67,15 +68,10 @@ def read_image(image) -> str:
     wanted = languages()
     text = _tesseract(image, wanted)
     order = wanted.split("+")
-    if "ara" in order and order[0] != "ara" and _arabic_share(text) > 0.5:
+    if "ara" in order and order[0] != "ara" and is_arabic(text):
         text = _tesseract(image, "+".join(["ara", *(lang for lang in order if lang != "ara")]))
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def _arabic_share(text: str) -> float:
-    letters = [c for c in text if c.isalpha()]
-    return sum("\u0600" <= c <= "\u06ff" for c in letters) / len(letters) if letters else 0.0
 
 
 def _tesseract(image, lang: str) -> str:

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from askfront.core.arabic import fold_arabic
 from askfront.core.cache import LRU
 from askfront.core.errors import ConfigError
 from askfront.core.types import date_key, in_files
@@ -28,8 +29,9 @@ _folded: LRU = LRU(FOLDED_KEPT)
 
 
 def fold_char(c: str) -> str:
-    """One character as search compares it: lower case, accents removed, apostrophes straight."""
-    c = c.translate(_APOSTROPHES)
+    """One character as search compares it: lower case, accents removed, apostrophes straight, Arabic
+    diacritics removed and letter variants made one (core.arabic)."""
+    c = fold_arabic(c.translate(_APOSTROPHES))
     decomposed = unicodedata.normalize("NFKD", c)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
