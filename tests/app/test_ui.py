@@ -220,6 +220,9 @@ def test_citations_carry_page_source_and_open_the_report(page) -> None:
     second = _last_answer(page, "35")
     assert "Derna council press office" in second.inner_text() and "briefing.pdf, page 2" in second.inner_text()
     assert "page 2" in page.locator("#passage").inner_text()
+    page.locator("#show-page").click()  # the cited page itself, rendered, the passage marked
+    page.locator("#page-image img").wait_for(timeout=30_000)
+    assert "briefing.pdf, page 2: the page, the passage marked" in page.locator("#page-image").inner_text()
 
     first.locator("a.cite").first.click()  # [1] of the earlier answer shows its citation again
     page.locator("#passage").get_by_text("Ferry from Benghazi reaches Valletta").wait_for(timeout=30_000)

@@ -138,3 +138,15 @@ def _png(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
+
+
+def test_an_unsupported_or_malformed_ocr_language_is_one_line(monkeypatch) -> None:
+    scan = _png(page(ENGLISH))
+    monkeypatch.setenv(ocr.LANGUAGES_ENV, "eng+xyz")
+    with pytest.raises(LoadError, match="Tesseract has no data for xyz: apt-get install tesseract-ocr-xyz"):
+        ocr.load_image(scan, "letter.png")
+    monkeypatch.setenv(ocr.LANGUAGES_ENV, "eng; rm -rf /")
+    with pytest.raises(LoadError, match="is not Tesseract languages"):
+        ocr.load_image(scan, "letter.png")
+    monkeypatch.setenv(ocr.LANGUAGES_ENV, "eng")
+    assert "35 families" in ocr.load_image(scan, "letter.png").text

@@ -70,7 +70,10 @@ class ChatPanel:
                 gr.Markdown("### Sources")
                 self.cited = gr.Radio(label="Citations", choices=[], elem_id="citations")
                 self.passage = gr.HTML(NO_SOURCES, elem_id="passage")
-                self.open_button = gr.Button("Open the whole report", size="sm", elem_id="open-report")
+                with gr.Row():
+                    self.open_button = gr.Button("Open the whole report", size="sm", elem_id="open-report")
+                    self.page_button = gr.Button("Show the cited page", size="sm", elem_id="show-page")
+                self.page_image = gr.Image(visible=False, interactive=False, elem_id="page-image", buttons=[])
                 self.cite_pick = gr.Textbox(elem_id="cite-pick", elem_classes=["askfront-hidden"], show_label=False)
                 self.report_view = gr.HTML("", elem_id="report-view")
 
@@ -134,6 +137,16 @@ class ChatPanel:
         choice = next((c for c in choices if c.startswith(f"[{n}]")), None)
         return gr.update(choices=choices, value=choice), self.show(answer, choice), turn
 
+    def show_page(self, history, turn, choice):
+        """The cited page of a PDF or a scan, the passage marked (a text report has no page: one line)."""
+        import gradio as gr
+
+        citation = chosen(shown_answer(history, turn), choice)
+        if citation is None:
+            raise AskfrontError("ask a question first: the page of the chosen citation shows here")
+        path, caption = self.service.page_image(citation)
+        return gr.update(value=str(path), label=caption, visible=True)
+
     def open_report(self, history, turn, choice):
         answer = shown_answer(history, turn)
         citation = chosen(answer, choice)
@@ -143,6 +156,8 @@ class ChatPanel:
 
     def wire(self, filters: list, export_outputs: list, exports) -> None:
         """Questions read ``filters`` (files, since, until); each answer refreshes ``export_outputs``."""
+        import gradio as gr
+
         scroll, answer_js = asset("scroll.js"), asset("answer.js")
         inputs = [self.question, self.chat, self.history, self.current, *filters]
         outputs = [self.question, self.chat, self.history, self.cited, self.passage, *export_outputs,
@@ -166,6 +181,7 @@ class ChatPanel:
             asked = event(fn, inputs, outputs, api_visibility="private")
             asked.then(None, js=scroll).then(None, js=answer_js)
             self.asked.append(asked)
+            asked.then(lambda: gr.update(visible=False, value=None), None, self.page_image, api_visibility="private")
         pick = page_errors(lambda history, turn, choice: self.show(shown_answer(history, turn), choice))
         self.cited.input(pick, [self.history, self.turn, self.cited], self.passage, api_visibility="private").then(
             None, js=scroll
@@ -174,6 +190,12 @@ class ChatPanel:
             page_errors(self.pick_from_chat), [self.history, self.cite_pick], [self.cited, self.passage, self.turn],
             api_visibility="private",
         ).then(None, js=scroll)  # fmt: skip
+        self.page_button.click(
+            page_errors(self.show_page), [self.history, self.turn, self.cited], self.page_image,
+            api_visibility="private",
+        )  # fmt: skip
+        for changed in (self.cited.input, self.cite_pick.change):  # another citation: its page on request
+            changed(lambda: gr.update(visible=False, value=None), None, self.page_image, api_visibility="private")
         self.open_button.click(
             page_errors(self.open_report), [self.history, self.turn, self.cited], self.report_view,
             api_visibility="private",

@@ -166,6 +166,7 @@ class CorpusEdits:
         if sidecar.exists():
             sidecar.rename(sidecar_path(target))
         copies = self.scratch.forget(rel, data) if data else 0  # its uploads and the exports quoting it
+        shutil.rmtree(self.scratch.folder / "pages", ignore_errors=True)  # page images (made again on demand)
         self.log(f"askfront: deleted {shown(rel)} (moved to {shown(str(folder))}; {copies} temporary copies removed)")
         return folder.name
 

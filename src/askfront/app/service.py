@@ -27,7 +27,7 @@ from askfront.app.corpus_edits import CorpusEdits
 from askfront.app.scratch import Scratch
 from askfront.core.cache import LRU
 from askfront.core.config import Settings
-from askfront.core.errors import AskfrontError, one_line
+from askfront.core.errors import AskfrontError, ConfigError, one_line
 from askfront.core.types import Filters
 from askfront.ingest.reports import (
     EXAMPLES_FILE,
@@ -331,6 +331,24 @@ class Service(CorpusEdits):
             f"The index is behind the corpus folder: {self.behind}, and the change could not be indexed yet "
             f"({self.behind_why}); this answer does not see it. askfront keeps trying."
         )
+
+    def page_image(self, citation: Citation) -> tuple[Path, str]:
+        """The cited page as a PNG (the passage marked) and its caption; ConfigError with one line when the
+        report has no pages or its file changed since it was indexed (the page would not be the one cited)."""
+        from askfront.app.pages import page_png
+        from askfront.ingest.reports import read_report
+
+        path = self.corpus_file(citation.file)
+        raw = read_report(path, self.settings.corpus, self.settings.max_file_bytes)
+        with self._lock:
+            indexed = self.answerer.retriever.index.manifest.files.get(citation.file)
+        if indexed != raw.sha256:
+            raise ConfigError(f"{citation.file} changed since it was indexed; rebuild to see the cited page")
+        number = citation.page or 1
+        png, found = page_png(raw.data, path.suffix.lower(), number, citation.quote, self.scratch.folder / "pages")
+        how = "the scan" if citation.ocr else "the page"
+        mark = "the passage marked" if found else "the passage could not be placed on it: look for the quote"
+        return png, f"{citation.file}, page {number}: {how}, {mark}"
 
     def export(self, text: str, name: str = "askfront-answer.md") -> Path:
         """Write an export to a file called ``name`` for download; only the last ``EXPORTS_KEPT`` are kept.
