@@ -34,3 +34,16 @@ def test_a_dated_sentence_is_quoted_whole_where_the_model_splits_it() -> None:
     assert (
         sentences["Jan. 9, 2017"].startswith("SOUTHWEST ASIA") and "Coalition update" not in sentences["Jan. 9, 2017"]
     )
+
+
+def test_a_region_run_into_a_persons_name_is_split() -> None:
+    text = (
+        "Statement\n\nForeign Office Minister for the Middle East Tobias Ellwood said the strikes went on. "
+        "The Syria Democratic Forces advanced."
+    )
+    mentions, _dated = _found(load_ner()(text), text, "2017-01-09")
+    kinds = {m.text: m.kind for m in mentions}
+    assert kinds["Middle East"] == "place" and kinds["Tobias Ellwood"] == "person"
+    assert "the Middle East Tobias Ellwood" not in kinds
+    assert kinds["The Syria Democratic Forces"] == "organisation"  # a body, not a place and a person
+    assert all(text[m.start : m.end] == m.text for m in mentions)

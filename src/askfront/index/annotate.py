@@ -139,16 +139,41 @@ def _found(parsed, text: str, report_date: str) -> tuple[list[Mention], list[Dat
     for ent in parsed.ents:
         name = ent.text.strip()
         if ent.label_ in KINDS and "\n" not in name and 1 < len(name) <= MAX_NAME:
-            key = entity_key(name)
-            if key and not key.isdigit():
-                kind = _kind(ent, name)
-                mentions.append(Mention(ent.start_char, ent.end_char, name, kind, key))
+            for span, kind in _split(ent):
+                key, name = entity_key(span.text.strip()), span.text.strip()
+                if key and not key.isdigit():
+                    mentions.append(Mention(span.start_char, span.end_char, name, kind or _kind(span, name), key))
         elif ent.label_ == "DATE":
             iso = resolve_date(ent.text, report_date)
             if iso:
                 first, last = _sentence(text, *_whole(ent.sent), ent.start_char)
                 dated.append(Dated(ent.start_char, ent.end_char, first, last, ent.text, iso))
     return mentions, dated
+
+
+def _split(ent) -> list[tuple]:
+    """The entity, or a place and a person the NER ran together ("the Middle East Tobias Ellwood" in
+    "Minister for the Middle East Tobias Ellwood"): a region or gazetteer place, then two or more
+    capitalised words, is split there. Each with its kind ('' when ``_kind`` decides)."""
+    tokens = [t for t in ent if not (t.i == ent.start and t.lower_ == "the")]
+    for cut in range(len(tokens) - 2, 0, -1):
+        head, rest = tokens[:cut], tokens[cut:]
+        place = " ".join(t.text for t in head)
+        named = len(rest) <= 3 and all(t.is_title and t.is_alpha and t.lower_ not in _BODIES for t in rest)
+        if named and (place.lower() in REGIONS or is_place(place)):
+            doc = ent.doc
+            return [(doc[head[0].i : head[-1].i + 1], "place"), (doc[rest[0].i : rest[-1].i + 1], "person")]
+    return [(ent, "")]
+
+
+# Words that make a run of capitalised words a body, not a person ("Syria Democratic Forces").
+_BODIES = {"forces", "force", "army", "council", "party", "front", "ministry", "brigade", "brigades", "group",
+           "committee", "office", "state", "government", "militia", "guard", "police", "command", "movement",
+           "union", "league", "coalition", "authority", "agency", "bank", "news", "times", "post", "press"}  # fmt: skip
+# Regions named in conflict reports that are no city or country of the gazetteer.
+REGIONS = {"middle east", "near east", "gulf", "persian gulf", "levant", "sahel", "maghreb", "horn of africa",
+           "north africa", "west africa", "east africa", "central asia", "caucasus", "balkans", "europe", "africa",
+           "asia", "kurdistan", "darfur", "sinai", "gaza strip", "west bank"}  # fmt: skip
 
 
 def _kind(ent, name: str) -> str:
