@@ -67,3 +67,18 @@ def test_an_arabic_question_finds_its_passage_and_says_no_span_is_picked(arabic:
         assert english.short_answer == "212"  # English questions are read as before
     finally:
         conversation.retriever.index.close()
+
+
+def test_the_markdown_export_sets_an_arabic_quote_right_to_left(arabic: Settings, embedder) -> None:
+    from askfront.answer.registry import load_answerer
+    from askfront.export.formats import markdown
+
+    conversation = load_answerer(arabic, embedder)
+    try:
+        answer = conversation.ask("كم عائلة عادت إلى المدينة القديمة في درنة؟")
+    finally:
+        conversation.retriever.index.close()
+    exported = markdown([answer.to_dict()])
+    quote = next(line for line in exported.splitlines() if line.startswith("> "))
+    assert quote.startswith("> \u200f") and "عائلة" in quote  # a paragraph of its own, opened right to left
+    assert "(closest passage; it may answer: check it)" in exported

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from askfront.answer.conversation import verdict
+from askfront.core.arabic import is_arabic
 from askfront.core.errors import AskfrontError
 from askfront.core.formats import inert_markdown, safe_csv_writer
 from askfront.core.registry import EXPORTERS
@@ -103,7 +104,11 @@ def markdown(answers: Iterable[dict[str, Any]], title: str = "askfront conversat
             label = {"answers": "", "may answer": " (closest passage; it may answer: check it)"}.get(
                 verdict(answer, c.get("n")), " (closest passage; does not answer)"
             )
-            lines.append(f"[{c.get('n')}] {md(citation_line(c))}{label}: “{md(c.get('quote', ''))}”")
+            quote = c.get("quote", "")
+            if is_arabic(quote):  # its own right-to-left paragraph (a right-to-left mark opens it)
+                lines += [f"[{c.get('n')}] {md(citation_line(c))}{label}:", "", f"> \u200f{md(quote)}", ""]
+            else:
+                lines.append(f"[{c.get('n')}] {md(citation_line(c))}{label}: “{md(quote)}”")
         if sources:
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
