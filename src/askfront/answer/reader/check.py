@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askfront.answer.reader.decode import PAD_ROWS, PAD_TO
 from askfront.answer.reader.kinds import sentence_bounds
 from askfront.core.errors import ModelError
 from askfront.index.embed import DEFAULT_MODEL_SHA256, check_default_model, default_model_path, file_sha256
@@ -117,7 +118,7 @@ def encode(tokenizer: PreTrainedTokenizerFast, questions: Sequence[str], texts: 
     """Tensors for (question, marked sentence) pairs; the sentence is cut when the pair is too long."""
     enc = tokenizer(
         list(questions), list(texts), truncation="longest_first", max_length=MAX_LENGTH, padding=True,
-        return_tensors="pt",
+        pad_to_multiple_of=PAD_TO, return_tensors="pt",  # a few shapes, not one per length (decode.PAD_TO)
     )  # fmt: skip
     return {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
 
@@ -181,6 +182,7 @@ class Checker:
         if not candidates:
             return []
         texts = [self.text(c) for c in candidates]
+        texts += texts[:1] * (-len(texts) % PAD_ROWS)  # a few batch shapes (decode.PAD_ROWS); extra rows unread
         with torch.inference_mode(), autocast(self.device, self.precision):
             out = self.model(**encode(self.tokenizer, [question] * len(texts), texts, self.device))
-        return [float(x) for x in out.float().cpu()]
+        return [float(x) for x in out.float().cpu()][: len(candidates)]
