@@ -71,8 +71,8 @@ class ConversationsPanel:
         self.new.click(page_errors(lambda: reopen("")), None, outputs, **private)
         self.rename.click(page_errors(rename), [self.kept, self.name], [self.kept, self.said], **private)
         self.delete.click(page_errors(delete), [self.kept, chat.current], [*outputs, self.said], **private)
-        self.kept.input(lambda cid: next((k.name for k in self.store.listed() if k.id == cid), ""), self.kept,
-                        self.name, **private)  # fmt: skip
+        self.kept.input(page_errors(lambda cid: self.store.load(cid)[0] if cid else ""), self.kept, self.name,
+                        **private)  # fmt: skip
         for asked in chat.asked:
             asked.then(page_errors(lambda cid: self.choices(cid)), chat.current, self.kept, **private)
 

@@ -101,23 +101,29 @@ def open_image(data: bytes):
     return image
 
 
+def join_pages(texts: list[str]) -> tuple[str, list[int]]:
+    """Pages' texts as one text (a blank line between pages) and the offset where each page starts."""
+    starts, offset = [], 0
+    for text in texts:
+        starts.append(offset)
+        offset += len(text) + 2
+    return "\n\n".join(texts), starts
+
+
 def load_image(data: bytes, rel: str) -> Document:
     """A photographed or scanned page (each frame of a TIFF a page), read by OCR."""
     reason = unavailable()
     if reason:
         raise LoadError(f"a scanned page: {reason}")
     image = open_image(data)
-    parts, pages, offset = [], [], 0
+    parts = []
     try:
         for frame in range(getattr(image, "n_frames", 1)):
             image.seek(frame)
-            text = read_image(image.convert("L"))
-            pages.append(offset)
-            parts.append(text)
-            offset += len(text) + 2
+            parts.append(read_image(image.convert("L")))
     except (OSError, ValueError, EOFError) as err:  # a truncated or corrupt image
         raise LoadError(f"corrupt image ({one_line(err)})") from None
-    text = "\n\n".join(parts)
+    text, pages = join_pages(parts)
     if not text.strip():
         raise LoadError("no text found on the scanned page by OCR")
     doc = Document(path=rel, title=Path(rel).stem, text=text, pages=pages)

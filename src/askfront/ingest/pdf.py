@@ -46,12 +46,7 @@ def load_pdf(data: bytes, rel: str) -> Document:
             warnings.append(f"{len(scanned)} scanned page(s) without a text layer left out: {reason}")
         else:
             read = _read_scans(data, scanned, texts, warnings)
-    parts, pages, offset = [], [], 0
-    for text in texts:
-        pages.append(offset)
-        parts.append(text)
-        offset += len(text) + 2
-    text = "\n\n".join(parts)
+    text, pages = ocr.join_pages(texts)
     if not text.strip():
         raise LoadError("PDF has no text, and OCR found none on its pages")
     doc = Document(path=rel, title=title[:300] or Path(rel).stem, text=text, pages=pages)
