@@ -47,6 +47,7 @@ def _marked(path: Path) -> int:
     return int(((r > 240) & (g > 225) & (g < 245) & (b > 140) & (b < 200)).sum())
 
 
+@pytest.mark.slow  # a real index and reader: seconds
 def test_a_pdf_page_is_shown_with_its_passage_marked(service: Service) -> None:
     answer = service.ask("How many families returned to the old city of Derna?")
     cited = answer.citations[0]

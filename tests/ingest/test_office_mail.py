@@ -75,6 +75,7 @@ def test_a_word_file_keeps_its_order_tables_title_and_date() -> None:
         office.load_docx(bomb.getvalue(), "bomb.docx")
 
 
+@pytest.mark.slow  # a real index and reader: seconds
 def test_an_email_and_its_attachments_are_reports_cited_back_to_it(tmp_path: Path, embedder) -> None:
     from askfront.answer.registry import load_answerer
 

@@ -38,6 +38,7 @@ def test_folding_sees_through_marks_and_spelling_variants() -> None:
     assert is_arabic("كم عائلة عادت؟") and not is_arabic("How many families (عائلة) returned?")
 
 
+@pytest.mark.slow  # a real index and reader: seconds
 def test_exact_search_finds_arabic_written_either_way(arabic: Settings) -> None:
     index = Index.open(arabic.index)
     try:
@@ -52,6 +53,7 @@ def test_exact_search_finds_arabic_written_either_way(arabic: Settings) -> None:
         index.close()
 
 
+@pytest.mark.slow  # a real index and reader: seconds
 def test_an_arabic_question_finds_its_passage_and_says_no_span_is_picked(arabic: Settings, embedder) -> None:
     from askfront.answer.registry import load_answerer
 
@@ -69,6 +71,7 @@ def test_an_arabic_question_finds_its_passage_and_says_no_span_is_picked(arabic:
         conversation.retriever.index.close()
 
 
+@pytest.mark.slow  # a real index and reader: seconds
 def test_the_markdown_export_sets_an_arabic_quote_right_to_left(arabic: Settings, embedder) -> None:
     from askfront.answer.registry import load_answerer
     from askfront.export.formats import markdown
