@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     seen, tick, losses = 0, time.time(), []
     while step < total:
         idx = plan[step]
-        batch = rdecode.batch_tensors(features, idx, args.device)
+        batch = rdecode.batch_tensors(features, idx, args.device, pad_rows=False)
         s_pos = torch.from_numpy(starts[idx]).to(args.device)
         e_pos = torch.from_numpy(ends[idx]).to(args.device)
         for group in optimizer.param_groups:

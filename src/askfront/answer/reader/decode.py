@@ -85,12 +85,15 @@ def pad(rows: list[list[int]], value: int = 0) -> np.ndarray:
     return out
 
 
-def batch_tensors(features: Features, idx: Sequence[int], device: str = "cpu") -> dict[str, torch.Tensor]:
+def batch_tensors(
+    features: Features, idx: Sequence[int], device: str = "cpu", pad_rows: bool = True
+) -> dict[str, torch.Tensor]:
     """The windows ``idx`` as model inputs; rows of padding are added up to a multiple of ``PAD_ROWS`` (their
-    outputs follow the real rows and are not read), so batch shapes are few too."""
+    outputs follow the real rows and are not read), so batch shapes are few too. Training passes
+    ``pad_rows=False``: its loss reads every row of the output."""
     import torch
 
-    extra = [[]] * (-len(idx) % PAD_ROWS)
+    extra = [[]] * (-len(idx) % PAD_ROWS if pad_rows else 0)
     ids = pad([features.input_ids[i] for i in idx] + extra)
     types = pad([features.token_type_ids[i] for i in idx] + extra)
     return {
