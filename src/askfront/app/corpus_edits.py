@@ -41,14 +41,17 @@ _MAGIC = (
 
 
 def content_kind(data: bytes) -> str:
-    """What the bytes are ('' when none of the known binary kinds): a registered loader's signature
-    within the first kilobyte (a PDF may start with junk), or one of the kinds never read (``_MAGIC``)."""
+    """What the bytes are ('' when none of the known binary kinds): a registered loader's signature at the
+    start, else within the first kilobyte (a PDF may start with junk; an e-mail's attachment may be any
+    kind after its own signature), or one of the kinds never read (``_MAGIC``)."""
     head = data[:1024]
-    for entry in LOADERS:
-        magic = entry.options.get("magic") or ()
-        if any(m in head for m in (magic if isinstance(magic, tuple) else (magic,))):
-            return entry.options["kind"]
-    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), "")
+    signatures = [(m, e.options["kind"]) for e in LOADERS for m in _tuple(e.options.get("magic") or ())]
+    starts = next((kind for magic, kind in [*signatures, *_MAGIC] if head.startswith(magic)), "")
+    return starts or next((kind for magic, kind in signatures if magic in head), "")
+
+
+def _tuple(magic: bytes | tuple[bytes, ...]) -> tuple[bytes, ...]:
+    return magic if isinstance(magic, tuple) else (magic,)
 
 
 def safe_upload_name(name: str) -> str:

@@ -90,6 +90,8 @@ LOADERS = Registry("report type", [
     Entry(".jpeg", "askfront.ingest.ocr:load_image", "scan (OCR)", {"magic": b"\xff\xd8\xff", "kind": "a JPEG image"}),
     Entry(".docx", "askfront.ingest.office:load_docx", "Word", {"magic": b"PK\x03\x04", "kind": "a Word or ZIP file"}),
     Entry(".eml", "askfront.ingest.mail:load_eml", "e-mail (attachments as reports of their own)"),
+    Entry(".msg", "askfront.ingest.outlook:load_msg", "Outlook e-mail (attachments as reports of their own)",
+          {"magic": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "kind": "an Outlook or old Office file"}),
     Entry(".tif", "askfront.ingest.ocr:load_image", "scan (OCR)", _TIFF),
     Entry(".tiff", "askfront.ingest.ocr:load_image", "scan (OCR)", _TIFF),
 ])  # fmt: skip

@@ -37,9 +37,16 @@ def _message(data: bytes, rel: str, depth: int) -> Document:
         raise LoadError(f"corrupt e-mail ({type(err).__name__}: {one_line(err)})") from None
     if not message.keys():
         raise LoadError("not an e-mail (no headers)")
+    return mail_document(rel, subject, sender, when, body, _attached(message), depth)
+
+
+def mail_document(
+    rel: str, subject: str, sender: str, when: str, body: str, attached: list[tuple[str, bytes]], depth: int
+) -> Document:
+    """The report of one e-mail (.eml or .msg) and, in its ``parts``, the reports attached to it."""
     doc = Document(path=rel, title=(subject or Path(rel).stem)[:300], text=body or f"(e-mail without text: {subject})")
     doc.source, doc.date = (f"e-mail from {sender}" if sender else "e-mail")[:2000], when
-    doc.parts = _attachments(message, rel, subject or Path(rel).name, depth, doc.warnings)
+    doc.parts = attached_reports(attached, rel, subject or Path(rel).name, depth, doc.warnings)
     if not body.strip() and not doc.parts:
         raise LoadError("an e-mail with no text and no readable attachment")
     return doc
@@ -65,29 +72,41 @@ def _body(message: EmailMessage) -> str:
     return "\n".join(lines).strip()
 
 
-def _attachments(message: EmailMessage, rel: str, mail: str, depth: int, warnings: list[str]) -> list[Document]:
-    parts: list[Document] = []
-    attached = list(message.iter_attachments())
-    for n, part in enumerate(attached):
-        if len(parts) >= MAX_ATTACHMENTS:
-            warnings.append(f"{len(attached) - n} more attachments not read (at most {MAX_ATTACHMENTS} per e-mail)")
-            break
+def _attached(message: EmailMessage) -> list[tuple[str, bytes]]:
+    """Each attachment as (file name, bytes); a forwarded e-mail is named ``*.eml``."""
+    out = []
+    for n, part in enumerate(message.iter_attachments()):
         name = Path(part.get_filename() or f"attachment-{n + 1}").name or f"attachment-{n + 1}"
-        forwarded = part.get_content_type() == "message/rfc822"
-        suffix = ".eml" if forwarded else Path(name).suffix.lower()
-        if suffix not in LOADERS:
-            continue  # not a report (a logo, a calendar invitation)
-        child = f"{rel}/{name if name.lower().endswith(suffix) else name + suffix}"
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_content()
+            data = inner.as_bytes() if hasattr(inner, "as_bytes") else bytes(inner)
+            out.append((name if name.lower().endswith(".eml") else name + ".eml", data))
+        elif Path(name).suffix.lower() in LOADERS:  # else not a report (a logo, a calendar invitation)
+            content = part.get_content()
+            out.append((name, content.encode("utf-8") if isinstance(content, str) else bytes(content)))
+    return out
+
+
+def attached_reports(
+    attached: list[tuple[str, bytes]], rel: str, mail: str, depth: int, warnings: list[str]
+) -> list[Document]:
+    """The readable attachments of the e-mail ``rel`` as reports ``<rel>/<name>``; e-mails attached to it are
+    read ``MAX_DEPTH`` deep, with their own attachments."""
+    parts: list[Document] = []
+    readable = [(name, data) for name, data in attached if Path(name).suffix.lower() in LOADERS]
+    for n, (name, data) in enumerate(readable):
+        if n >= MAX_ATTACHMENTS:
+            warnings.append(f"{len(readable) - n} more attachments not read (at most {MAX_ATTACHMENTS} per e-mail)")
+            break
+        suffix = Path(name).suffix.lower()
         try:
-            if forwarded:
+            if suffix in (".eml", ".msg"):
                 if depth + 1 > MAX_DEPTH:
                     warnings.append(f"{name}: a forwarded e-mail nested deeper than {MAX_DEPTH} not read")
                     continue
-                inner = part.get_content()
-                doc = _message(inner.as_bytes() if hasattr(inner, "as_bytes") else bytes(inner), child, depth + 1)
+                doc = _nested(suffix)(data, f"{rel}/{name}", depth + 1)
             else:
-                doc = LOADERS.load(suffix)(part.get_content() if part.get_content_maintype() != "text"
-                                           else part.get_content().encode("utf-8"), child)  # fmt: skip
+                doc = LOADERS.load(suffix)(data, f"{rel}/{name}")
         except LoadError as err:
             warnings.append(f"attachment {name}: {err}")
             continue
@@ -98,3 +117,12 @@ def _attachments(message: EmailMessage, rel: str, mail: str, depth: int, warning
         parts.extend([doc, *doc.parts])  # a forwarded e-mail's own attachments are reports too
         doc.parts = []
     return parts
+
+
+def _nested(suffix: str):
+    """The reader of an e-mail attached to an e-mail, which counts how deep it is."""
+    if suffix == ".msg":
+        from askfront.ingest.outlook import read_message
+
+        return read_message
+    return _message
