@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from askfront.answer.conversation import Answer
-from askfront.core.errors import ConfigError, one_line, shown
+from askfront.core.errors import ConfigError, one_line, os_reason, shown
 from askfront.core.formats import write_whole
 
 MAX_NAME = 120  # characters of a conversation's name (its first question, or what the journalist calls it)
@@ -74,7 +74,7 @@ class ConversationStore:
             write_whole(path, json.dumps(record, ensure_ascii=False).encode("utf-8"))
             os.chmod(path, 0o600)
         except OSError as err:
-            raise ConfigError(f"{shown(path)}: conversation not saved ({err.strerror or one_line(err)})") from None
+            raise ConfigError(f"{shown(path)}: conversation not saved ({os_reason(err)})") from None
 
     def load(self, cid: str) -> tuple[str, list[Answer]]:
         """Name and answers of ``cid``; ConfigError when it is gone or cannot be read."""
@@ -107,7 +107,7 @@ class ConversationStore:
         except FileNotFoundError:
             raise ConfigError(f"{cid}: no such conversation (deleted already?)") from None
         except OSError as err:
-            raise ConfigError(f"{cid}: not deleted ({err.strerror or one_line(err)})") from None
+            raise ConfigError(f"{cid}: not deleted ({os_reason(err)})") from None
 
     def _path(self, cid: str) -> Path:
         if not isinstance(cid, str) or not _ID.fullmatch(cid):

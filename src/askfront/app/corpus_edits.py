@@ -15,7 +15,7 @@ import yaml
 
 from askfront.app.scratch import Scratch
 from askfront.core.config import Settings
-from askfront.core.errors import ConfigError, LoadError, one_line, shown
+from askfront.core.errors import ConfigError, LoadError, one_line, os_reason, shown
 from askfront.core.formats import write_whole
 from askfront.core.registry import LOADERS
 from askfront.ingest.reports import (
@@ -218,7 +218,7 @@ class CorpusEdits:
         try:
             write_whole(path, data)  # a failure (a full disk) leaves the report as it was
         except OSError as err:
-            reason = err.strerror or one_line(err)
+            reason = os_reason(err)
             raise ConfigError(f"{rel}: not replaced ({reason}); the report is as it was") from None
         self.log(f"askfront: replaced {shown(rel)}")
         return f"Replaced {rel}.\n" + self.rebuild()
@@ -243,7 +243,7 @@ class CorpusEdits:
         try:
             write_whole(sidecar, _edited_metadata(text, meta, values, sidecar.name).encode("utf-8"))
         except OSError as err:
-            raise ConfigError(f"{sidecar.name}: not saved ({err.strerror or one_line(err)}); unchanged") from None
+            raise ConfigError(f"{sidecar.name}: not saved ({os_reason(err)}); unchanged") from None
         self.log(f"askfront: metadata of {shown(rel)} updated")
         return f"Saved the title, date and source of {rel}.\n" + self.rebuild()
 

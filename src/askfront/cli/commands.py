@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 from askfront.core.config import Settings
-from askfront.core.errors import AskfrontError, one_line, shown
+from askfront.core.errors import AskfrontError, os_reason, shown
 from askfront.core.formats import write_whole
 from askfront.core.types import date_shown, in_files
 
@@ -130,9 +130,7 @@ def export(args: argparse.Namespace) -> int:
         try:
             write_whole(args.out, text.encode("utf-8"))
         except OSError as err:
-            raise AskfrontError(
-                f"{shown(args.out)}: cannot write the export ({err.strerror or one_line(err)})"
-            ) from None
+            raise AskfrontError(f"{shown(args.out)}: cannot write the export ({os_reason(err)})") from None
         print(f"askfront export: {len(answers)} answers -> {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)

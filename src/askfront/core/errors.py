@@ -39,6 +39,12 @@ def one_line(err: BaseException, limit: int = 160) -> str:
     return " ".join(str(err).split())[:limit] or type(err).__name__
 
 
+def os_reason(err: OSError) -> str:
+    """Why a file operation failed, for one line: the system's words ("No space left on device"), else the
+    message."""
+    return err.strerror or one_line(err)
+
+
 SHOWN_CHARS = 300  # a longer path (150 nested folders) is shown by its start and end
 
 

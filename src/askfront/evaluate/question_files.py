@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from askfront.core.errors import AskfrontError, one_line
+from askfront.core.errors import AskfrontError, one_line, os_reason
 
 if TYPE_CHECKING:
     pass
@@ -56,7 +56,7 @@ def is_squad(path: Path) -> bool:
         with path.open("rb") as f:
             head = f.read(4096).lstrip()
     except OSError as err:
-        raise AskfrontError(f"{path}: cannot read question file ({err.strerror or err})") from None
+        raise AskfrontError(f"{path}: cannot read question file ({os_reason(err)})") from None
     return head.startswith(b"{") and b'"data"' in head and b"\n{" not in head
 
 

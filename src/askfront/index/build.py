@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from askfront import __version__
 from askfront.core.config import Settings
-from askfront.core.errors import REPAIR, BadIndexError, LoadError, one_line, shown
+from askfront.core.errors import REPAIR, BadIndexError, LoadError, one_line, os_reason, shown
 from askfront.core.types import Chunk, Document
 from askfront.index import versions
 from askfront.index.annotate import extract
@@ -306,7 +306,7 @@ def _dated(doc: Document) -> Document:
 def _reason(err: Exception) -> str:
     """One line for a failure that is not a LoadError (a bug or an exhausted resource), naming its kind."""
     if isinstance(err, OSError):
-        return f"cannot read ({err.strerror or one_line(err)})"
+        return f"cannot read ({os_reason(err)})"
     return f"could not be read ({type(err).__name__}: {one_line(err)})"
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from askfront.core.errors import LoadError, one_line
+from askfront.core.errors import LoadError, one_line, os_reason
 from askfront.core.formats import PlainYAML
 from askfront.core.registry import LOADERS
 from askfront.core.types import Document, iso_date_bounds
@@ -66,7 +66,7 @@ def scan_corpus(corpus: Path) -> Scan:
         return Path(path).relative_to(corpus).as_posix()
 
     def unreadable(err: OSError) -> None:
-        scan.unreadable[rel(err.filename) if err.filename else "."] = f"cannot read the folder ({_why(err)})"
+        scan.unreadable[rel(err.filename) if err.filename else "."] = f"cannot read the folder ({os_reason(err)})"
 
     for folder, dirs, names in os.walk(corpus, followlinks=False, onerror=unreadable):
         kept = []
@@ -74,7 +74,7 @@ def scan_corpus(corpus: Path) -> Scan:
             try:
                 link = Path(folder, d).is_symlink()
             except OSError as err:
-                scan.unreadable[rel(Path(folder, d))] = f"cannot read the folder ({_why(err)})"
+                scan.unreadable[rel(Path(folder, d))] = f"cannot read the folder ({os_reason(err)})"
                 continue
             if link:
                 scan.refused[rel(Path(folder, d))] = "symbolic link to a folder; not followed"
@@ -94,10 +94,6 @@ def scan_corpus(corpus: Path) -> Scan:
                 scan.files.append(path)
     scan.files.sort()
     return scan
-
-
-def _why(err: OSError) -> str:
-    return err.strerror or one_line(err)
 
 
 def find_reports(corpus: Path) -> list[Path]:
@@ -150,7 +146,7 @@ def _read_regular(path: Path, root: Path, max_bytes: int | None, hint: str = "ra
     except IsADirectoryError:
         raise LoadError("is a folder, not a file") from None
     except OSError as err:
-        raise LoadError(f"cannot read ({err.strerror or one_line(err)})") from None
+        raise LoadError(f"cannot read ({os_reason(err)})") from None
     with os.fdopen(fd, "rb") as fh:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
