@@ -79,6 +79,7 @@ def test_upload_limit_is_the_same_megabytes_as_indexing(tmp_path: Path, service:
     assert "fits.txt" in report.added and "fits.txt" not in report.failed
 
 
+@pytest.mark.slow  # many questions on several threads: seconds
 def test_concurrent_questions_through_one_service_stay_right(service: Service) -> None:
     questions = {
         "How far is Abu Grain from Sirte?": "140 kilometers (about 85 miles)",

@@ -59,6 +59,7 @@ def test_a_version_in_use_is_kept_until_its_reader_closes_it(settings: Settings,
     assert not first.exists() and len(list(settings.index.glob("v-*"))) == 1
 
 
+@pytest.mark.slow  # rebuilds in a loop while readers open the index: seconds
 def test_readers_opening_the_index_during_rebuilds_never_see_damage(settings: Settings, embedder) -> None:
     build_index(settings, embedder, progress=False)
     stop, errors, opened = threading.Event(), [], [0]
