@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,7 +185,7 @@ class Index:
         """Open the live version under ``index_dir``, with a clear error if there is none. The version is
         held (``versions.hold``) while open, so no build removes it; if a build replaced it between
         reading CURRENT and holding it, the new live version is opened instead."""
-        for _attempt in range(20):
+        for attempt in range(20):
             version = live_version(index_dir)
             if version is None:
                 raise BadIndexError(f"{index_dir}: no index yet; build it with: askfront index")
@@ -198,7 +199,8 @@ class Index:
             except BadIndexError:
                 versions.release(held)
                 if live_version(index_dir) != version:
-                    continue  # replaced while it was being opened: open the new one
+                    time.sleep(0.01 * attempt)  # replaced while it was being opened: open the new one; builds
+                    continue  # that follow each other closely get a little more time at each try
                 raise
             index._held = held
             return index
