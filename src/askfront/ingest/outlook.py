@@ -5,9 +5,15 @@ HTML body made text) the report; attachments saved in the message are reports of
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
+
 from askfront.core.errors import LoadError, one_line
 from askfront.core.types import Document
 from askfront.ingest.mail import mail_document
+
+if TYPE_CHECKING:
+    from oxmsg.attachment import Attachment
 
 
 def load_msg(data: bytes, rel: str) -> Document:
@@ -44,19 +50,18 @@ def read_message(data: bytes, rel: str, depth: int) -> Document:
 EMBEDDED_ITEM = 5  # PidTagAttachMethod afEmbeddedMessage: an e-mail attached as an Outlook item, not a file
 
 
-def _method(attachment) -> int | None:
+def _method(attachment: Attachment) -> int | None:
     from oxmsg.domain import constants
 
     return attachment.properties.int_prop_value(constants.PID_ATTACH_METHOD)
 
 
-def _by_value(attachment) -> bool:
+def _by_value(attachment: Attachment) -> bool:
     """An attachment whose bytes the message holds (not a link to a file elsewhere, not an Outlook item)."""
     return _method(attachment) in (1, None) and attachment.file_bytes is not None
 
 
-def _name(attachment, n: int) -> str:
-    from pathlib import PurePosixPath, PureWindowsPath
-
+def _name(attachment: Attachment, n: int) -> str:
+    """The attachment's file name without any folder (a Windows path or a POSIX one)."""
     name = attachment.file_name or f"attachment-{n + 1}"
     return PurePosixPath(PureWindowsPath(name).name).name or f"attachment-{n + 1}"
