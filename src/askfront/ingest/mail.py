@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -63,12 +64,17 @@ def _body(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    text = part.get_content()
-    if part.get_content_subtype() == "html":
+    text = str(part.get_content())
+    return body_text("", text) if part.get_content_subtype() == "html" else body_text(text, "")
+
+
+def body_text(plain: str, html: str) -> str:
+    """An e-mail's text: its plain-text body, else its HTML body made text; lines without trailing spaces."""
+    if not plain.strip() and html:
         from askfront.ingest.reports import _html_text
 
-        text = _html_text(text)
-    lines = [line.rstrip() for line in str(text).replace("\r\n", "\n").splitlines()]
+        plain = _html_text(html)
+    lines = [line.rstrip() for line in plain.replace("\r\n", "\n").splitlines()]
     return "\n".join(lines).strip()
 
 
@@ -119,7 +125,7 @@ def attached_reports(
     return parts
 
 
-def _nested(suffix: str):
+def _nested(suffix: str) -> Callable[[bytes, str, int], Document]:
     """The reader of an e-mail attached to an e-mail, which counts how deep it is."""
     if suffix == ".msg":
         from askfront.ingest.outlook import read_message

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from askfront.core.errors import LoadError, one_line
 from askfront.core.types import Document
-from askfront.ingest.mail import mail_document
+from askfront.ingest.mail import body_text, mail_document
 
 if TYPE_CHECKING:
     from oxmsg.attachment import Attachment
@@ -28,19 +28,14 @@ def read_message(data: bytes, rel: str, depth: int) -> Document:
         subject = " ".join((message.subject or "").split())
         sender = " ".join((message.sender or "").replace('"', "").split())
         sent = message.sent_date
-        body = message.body or ""
-        if not body.strip() and message.html_body:
-            from askfront.ingest.reports import _html_text
-
-            body = _html_text(message.html_body)
+        body = body_text(message.body or "", message.html_body or "")
         attachments = list(message.attachments)
         attached = [(_name(a, n), a.file_bytes or b"") for n, a in enumerate(attachments) if _by_value(a)]
         items = [_name(a, n) for n, a in enumerate(attachments) if _method(a) == EMBEDDED_ITEM]
     except Exception as err:  # olefile and oxmsg raise many kinds on a damaged container
         raise LoadError(f"corrupt Outlook e-mail ({type(err).__name__}: {one_line(err)})") from None
-    lines = [line.rstrip() for line in body.replace("\r\n", "\n").splitlines()]
     when = sent.date().isoformat() if sent else ""
-    doc = mail_document(rel, subject, sender, when, "\n".join(lines).strip(), attached, depth)
+    doc = mail_document(rel, subject, sender, when, body, attached, depth)
     doc.warnings += [
         f"attachment {name}: an Outlook item inside the e-mail, not read (save it as a file)" for name in items
     ]
